@@ -1,0 +1,169 @@
+package powerbi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// apiTransport runs inside the retry loop, once per attempt: it puts a fresh
+// access token on the request (only over https, only to the API host), reads
+// the whole response body (capped) so a truncated body is seen and retried
+// before success is reported, and replays a request once when the API refuses
+// the token as expired or invalid.
+type apiTransport struct {
+	base      http.RoundTripper
+	tokens    *tokenCache
+	host      string
+	allowHTTP bool
+	logger    *slog.Logger
+}
+
+// bodyError is a response whose body could not be read to the end. It is
+// retried like a connection error.
+type bodyError struct {
+	resp *http.Response
+	err  error
+}
+
+func (e *bodyError) Error() string { return "reading the response body: " + e.err.Error() }
+func (e *bodyError) Unwrap() error { return ErrUnexpectedResponse }
+
+func (t *apiTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	st, _ := req.Context().Value(callStateKey{}).(*callState)
+	if st == nil {
+		st = &callState{}
+	}
+	// A redirect to another host, or to plain http, goes without the token.
+	authorize := req.URL.Host == t.host && (req.URL.Scheme == "https" || t.allowHTTP)
+	resp, token, err := t.send(req, st, authorize)
+	if err != nil || !authorize || !tokenRefused(resp, st.lastBody) || req.GetBody == nil {
+		return resp, err
+	}
+	// The token was refused: drop it (unless another call already did) and
+	// replay once with a new one. A second refusal is returned as it is.
+	t.tokens.invalidate(token)
+	body, err := req.GetBody()
+	if err != nil {
+		return resp, nil
+	}
+	replay := *req
+	replay.Body = body
+	resp, _, err = t.send(&replay, st, true)
+	return resp, err
+}
+
+func (t *apiTransport) send(req *http.Request, st *callState, authorize bool) (*http.Response, string, error) {
+	ctx := req.Context()
+	r := *req // RoundTrip must not modify the caller's request
+	r.Header = req.Header.Clone()
+	var token string
+	if authorize {
+		tok, err := t.tokens.token(ctx, st.minLife)
+		if err != nil {
+			if req.Body != nil {
+				req.Body.Close()
+			}
+			return nil, "", noRetryError{err}
+		}
+		token = tok.Token
+		r.Header.Set("Authorization", "Bearer "+token)
+	} else {
+		r.Header.Del("Authorization")
+	}
+	st.attempts++
+	start := time.Now()
+	resp, err := t.base.RoundTrip(&r)
+	if err != nil {
+		t.log(ctx, slog.LevelWarn, req, st, 0, "", start, err)
+		return nil, token, err
+	}
+	limit := int64(maxSuccessBody)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		limit = maxErrorBody
+	}
+	body, err := readBody(resp.Body, limit)
+	resp.Body.Close()
+	rid := resp.Header.Get("RequestId")
+	if err != nil {
+		t.log(ctx, slog.LevelWarn, req, st, resp.StatusCode, rid, start, err)
+		resp.Body = http.NoBody
+		if errors.Is(err, errBodyTooLarge) {
+			return nil, token, noRetryError{&APIError{
+				StatusCode: resp.StatusCode, RequestID: oneLine(rid, 64), Method: req.Method,
+				URL: redactedURL(req.URL), Attempts: st.attempts,
+				cause: fmt.Errorf("the body is larger than %d bytes", limit),
+			}}
+		}
+		return nil, token, &bodyError{resp: resp, err: err}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	st.last, st.lastBody = resp, body
+	level := slog.LevelDebug
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		level = slog.LevelWarn
+	case resp.StatusCode >= 400:
+		level = slog.LevelInfo
+	}
+	t.log(ctx, level, req, st, resp.StatusCode, rid, start, nil)
+	return resp, token, nil
+}
+
+// log writes one line per attempt: method, path (never the query string),
+// status, RequestId, attempt and duration. Never a header or a body.
+func (t *apiTransport) log(ctx context.Context, level slog.Level, req *http.Request, st *callState, status int, rid string, start time.Time, err error) {
+	if t.logger == nil || !t.logger.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", req.Method),
+		slog.String("path", req.URL.EscapedPath()),
+		slog.Int("attempt", st.attempts),
+		slog.Duration("duration", time.Since(start)),
+	}
+	if status != 0 {
+		attrs = append(attrs, slog.Int("status", status))
+	}
+	if rid != "" {
+		attrs = append(attrs, slog.String("request_id", oneLine(rid, 64)))
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", oneLine(err.Error(), 200)))
+	}
+	t.logger.LogAttrs(ctx, level, "powerbi: request", attrs...)
+}
+
+// tokenRefused reports a 401, or a 403 whose code is TokenExpired: the API
+// refused the access token itself.
+func tokenRefused(resp *http.Response, body []byte) bool {
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
+		return true
+	case http.StatusForbidden:
+		var e APIError
+		e.parseBody(resp.Header, body)
+		return e.Code == "TokenExpired"
+	}
+	return false
+}
+
+var errBodyTooLarge = errors.New("body too large")
+
+// readBody reads r to the end, or fails once more than limit bytes come.
+func readBody(r io.Reader, limit int64) ([]byte, error) {
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > limit {
+		return nil, errBodyTooLarge
+	}
+	return buf.Bytes(), nil
+}
