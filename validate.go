@@ -101,7 +101,10 @@ func (id *EffectiveIdentity) validate(field string) error {
 	if len(id.Username) > maxUsernameLen {
 		return invalid(field+".username", "is %d characters long; at most %d are allowed", len(id.Username), maxUsernameLen)
 	}
-	if strings.ContainsFunc(id.Username, unicode.IsSpace) {
+	// The no-space rule is for dataset (RLS) identities, where the username is a
+	// UPN; a paginated report takes any text (the swagger's own example sends
+	// "John Smith").
+	if len(id.Reports) == 0 && strings.ContainsFunc(id.Username, unicode.IsSpace) {
 		return invalid(field+".username", "must not contain spaces")
 	}
 	if len(id.Roles) > maxRoles {
