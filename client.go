@@ -303,6 +303,7 @@ type callState struct {
 	attempts int
 	last     *http.Response // the last response, body buffered in lastBody
 	lastBody []byte
+	token    string // the access token sent last, redacted from any error text
 }
 
 type callStateKey struct{}
@@ -395,8 +396,10 @@ func (c *Client) decode(req *http.Request, st *callState, resp *http.Response, o
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		cause := fmt.Errorf("the body is not the expected JSON: %w", err)
-		if ct := resp.Header.Get("Content-Type"); ct != "" && !strings.Contains(ct, "json") {
-			cause = errors.New(snippet(ct, body))
+		// Quote only what is clearly not JSON (an HTML page, say): a broken JSON
+		// body could hold an embed token.
+		if body[0] != '{' && body[0] != '[' {
+			cause = errors.New(snippet(resp.Header.Get("Content-Type"), body))
 		}
 		return c.apiError(req, st, resp, nil, cause)
 	}
@@ -422,9 +425,27 @@ func (c *Client) apiError(req *http.Request, st *callState, resp *http.Response,
 	}
 	if cause == nil {
 		e.parseBody(resp.Header, body)
+		e.Message = redact(e.Message, append(querySecrets(req.URL), st.token)...)
 		e.Hint = apiHint(e)
 	}
 	return e
+}
+
+// querySecrets lists what of u's query string must not reach an error text
+// even when the service quotes it back: the raw query and its longer values.
+func querySecrets(u *url.URL) []string {
+	if u.RawQuery == "" {
+		return nil
+	}
+	out := []string{u.RawQuery}
+	for _, vs := range u.Query() {
+		for _, v := range vs {
+			if len(v) >= 4 {
+				out = append(out, v, url.QueryEscape(v), strings.ReplaceAll(url.QueryEscape(v), "+", "%20"))
+			}
+		}
+	}
+	return out
 }
 
 // redactedURL is u without query string, fragment or user info.

@@ -72,6 +72,7 @@ func (t *apiTransport) send(req *http.Request, st *callState, authorize bool) (*
 			return nil, "", noRetryError{err}
 		}
 		token = tok.Token
+		st.token = token
 		r.Header.Set("Authorization", "Bearer "+token)
 	} else {
 		r.Header.Del("Authorization")

@@ -50,10 +50,10 @@ func checkGUIDs(pairs ...string) error {
 
 func checkGUID(field, v string) error {
 	if v == "" {
-		return invalid(field, "is empty; want a GUID such as f089354e-8366-4e18-aea3-4cb4a3a50b48")
+		return invalid(field, "is empty; want a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
 	}
 	if !isGUID(v) {
-		return invalid(field, "must be a GUID such as f089354e-8366-4e18-aea3-4cb4a3a50b48 (got %d characters)", len(v))
+		return invalid(field, "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), got %d characters", len(v))
 	}
 	return nil
 }

@@ -1,0 +1,348 @@
+package powerbi
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jarcoal/httpmock"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	sentinelSecret   = "SENTINEL-SECRET-7f3a9c"
+	sentinelPassword = "SENTINEL-PASSWORD-91bc4e"
+	sentinelAccess   = "SENTINEL-ACCESS-TOKEN-c0de55"
+	sentinelEmbed    = "SENTINEL-EMBED-TOKEN-beef77"
+	sentinelQuery    = "SENTINEL-QUERY-d00d"
+)
+
+// Scenario 21: secrets, tokens and query strings never appear in an error
+// string, in %v/%+v/%#v of errors, the Client or an Authenticator, or in a
+// log line at any level, across failing calls of every kind. The servers here
+// echo what they received, the worst case.
+func TestScenario21NoSecretsInErrorsOrLogs(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	// A token endpoint that echoes the posted form in its error description.
+	var assertions []string
+	echoForm := func(status int) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			_ = r.ParseForm()
+			if a := r.PostForm.Get("client_assertion"); a != "" {
+				assertions = append(assertions, a)
+			}
+			respond(status, fmt.Sprintf(`{"error":"invalid_client","error_description":"AADSTS7000215: got %s","error_codes":[7000215]}`,
+				strings.ReplaceAll(r.PostForm.Encode(), `"`, "")))(w, r)
+		}
+	}
+	te := newTokenEndpoint(t, echoForm(401))
+	_, _, pemData := testCertificate(t)
+	certs, key, err := ParseCertificates(pemData)
+	require.NoError(t, err)
+	keyFragment := strings.Split(string(pemData), "\n")[len(strings.Split(string(pemData), "\n"))-3]
+
+	secretAuth, err := NewClientSecretAuthenticator(tenantID, clientID, sentinelSecret, te.opts())
+	require.NoError(t, err)
+	passAuth, err := NewPasswordAuthenticator(tenantID, clientID, "user@contoso.com", sentinelPassword, te.opts())
+	require.NoError(t, err)
+	certAuth, err := NewClientCertificateAuthenticator(tenantID, clientID, certs, key, te.opts())
+	require.NoError(t, err)
+
+	// An API that echoes the Authorization header and sends the embed token in broken responses.
+	echoAuth := func(status int) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			respond(status, fmt.Sprintf(`{"error":{"code":"Echo","message":"you sent %s for %s"}}`, r.Header.Get("Authorization"), r.URL.RawQuery))(w, r)
+		}
+	}
+	var failures []error
+	var printed []any
+	check := func(err error) {
+		require.Error(t, err)
+		failures = append(failures, err)
+	}
+	for _, a := range []Authenticator{secretAuth, passAuth, certAuth} {
+		_, err := a.Token(context.Background())
+		check(err)
+		c, _ := mockClient(t, a, WithLogger(logger))
+		_, err = genToken(c)
+		check(err)
+		printed = append(printed, a, c)
+	}
+	for _, h := range []http.HandlerFunc{
+		echoAuth(401), echoAuth(403), echoAuth(404), echoAuth(429), echoAuth(500), echoAuth(400),
+		respond(200, `{"token":"`+sentinelEmbed+`","tokenId":"x","expiration":"2030-01-01T00:00:00Z"}garbage`),
+		respond(200, `{"token":"`+sentinelEmbed+`"}`),
+		respond(200, `{"token":"`+sentinelEmbed+`","expiration":"soon"}`, "Content-Type", "text/plain"),
+		truncated,
+	} {
+		f := newFakeAPI(t, h)
+		c := f.client(t, StaticToken(sentinelAccess), WithLogger(logger), WithRetryPolicy(RetryPolicy{MaxRetries: 1, WaitMin: time.Millisecond, WaitMax: time.Millisecond}))
+		_, err := genToken(c)
+		check(err)
+		_, err = c.Groups.GetGroups(context.Background(), &GetGroupsOptions{Filter: "name eq '" + sentinelQuery + "'"})
+		check(err)
+		printed = append(printed, c)
+	}
+	// A transport error on a call with a query string.
+	f := newFakeAPI(t, respond(200, ""))
+	f.srv.Close()
+	c := f.client(t, StaticToken(sentinelAccess), WithLogger(logger), WithRetryPolicy(RetryPolicy{}))
+	_, err = c.Groups.GetGroups(context.Background(), &GetGroupsOptions{Filter: sentinelQuery})
+	check(err)
+
+	printed = append(printed, AccessToken{Token: sentinelAccess}, EmbedToken{Token: sentinelEmbed}, StaticToken(sentinelAccess))
+	var out strings.Builder
+	for _, err := range failures {
+		fmt.Fprintf(&out, "%s\n%v\n%+v\n%#v\n", err.Error(), err, err, err)
+	}
+	for _, v := range printed {
+		fmt.Fprintf(&out, "%v\n%+v\n%#v\n%s\n", v, v, v, v)
+	}
+	out.WriteString(logs.String())
+	require.NotEmpty(t, assertions)
+	sentinels := map[string]string{
+		"client secret": sentinelSecret, "password": sentinelPassword, "access token": sentinelAccess,
+		"embed token": sentinelEmbed, "query string": sentinelQuery, "private key": keyFragment, "client assertion": assertions[0],
+	}
+	text := out.String()
+	require.Contains(t, text, "AADSTS7000215", "the checked text holds the real errors")
+	require.Contains(t, logs.String(), "status=401", "debug logs were written")
+	for name, s := range sentinels {
+		// Report only the name: a failure message must not print the secret either.
+		assert.False(t, strings.Contains(text, s), "the %s leaked into errors, printed values or logs", name)
+	}
+}
+
+// Scenario 22: no bearer token over plain http unless allowed; a redirect to
+// another host carries no Authorization.
+func TestScenario22TokenOnlyToAPIHostOverHTTPS(t *testing.T) {
+	_, err := NewClient(StaticToken("t"), WithBaseURL("http://api.powerbi.com"))
+	require.ErrorIs(t, err, ErrInvalidArgument)
+
+	var gotAuth atomic.Value
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotAuth.Store(r.Header.Get("Authorization"))
+		respond(200, `{"value":[]}`)(w, r)
+	}))
+	defer plain.Close()
+	c, err := NewClient(StaticToken("tok-plain"), WithBaseURL(plain.URL), WithInsecureAllowHTTP())
+	require.NoError(t, err)
+	_, err = c.Reports.GetReports(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "Bearer tok-plain", gotAuth.Load())
+
+	// The API host redirects to another host: the token stays behind.
+	var otherAuth atomic.Value
+	other := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		otherAuth.Store(r.Header.Get("Authorization"))
+		respond(200, `{"value":[]}`)(w, r)
+	}))
+	defer other.Close()
+	api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, "Bearer "+testToken, r.Header.Get("Authorization"))
+		http.Redirect(w, r, other.URL+"/elsewhere", http.StatusTemporaryRedirect)
+	})
+	hc := api.httpClient()
+	hc.Transport.(*http.Transport).TLSClientConfig.RootCAs.AddCert(other.Certificate())
+	c2, err := NewClient(expiringToken(testToken, time.Hour), WithBaseURL(api.srv.URL), WithHTTPClient(hc))
+	require.NoError(t, err)
+	_, err = c2.Reports.GetReports(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "", otherAuth.Load(), "no Authorization to another host")
+}
+
+// Scenario 23: malformed IDs are refused before any token fetch or request.
+func TestScenario23BadIDs(t *testing.T) {
+	var tokenCalls atomic.Int64
+	auth := AuthenticatorFunc(func(context.Context) (AccessToken, error) {
+		tokenCalls.Add(1)
+		return AccessToken{Token: "t"}, nil
+	})
+	c, mt := mockClient(t, auth)
+	mt.RegisterNoResponder(httpmock.NewStringResponder(200, `{}`))
+	ctx := context.Background()
+	// Bad for every ID; the last two are bad only where a GUID is required
+	// (dataset IDs need not be GUIDs, and are path-escaped).
+	bad := []string{"../admin/groups", "abc?$top=1", "a#b", "a/b", "%2e%2e", "", "with space", strings.Repeat("a", 10<<10), ".", "..",
+		"f089354e-8366-4e18-aea3-4cb4a3a50b48/..", "f089354e-8366-4e18-aea3-4cb4a3a50b4", "{f089354e-8366-4e18-aea3-4cb4a3a50b48}"}
+	req := GenerateTokenRequest{}
+	for i, id := range bad {
+		guidOnly := i >= len(bad)-2
+		calls := map[string]func() error{
+			"GetReport":             func() error { _, err := c.Reports.GetReport(ctx, id); return err },
+			"GetReportInGroup/g":    func() error { _, err := c.Reports.GetReportInGroup(ctx, id, reportID); return err },
+			"GetReportInGroup/r":    func() error { _, err := c.Reports.GetReportInGroup(ctx, groupID, id); return err },
+			"Reports.GenerateToken": func() error { _, err := c.Reports.GenerateTokenInGroup(ctx, groupID, id, req); return err },
+			"ForCreate":             func() error { _, err := c.Reports.GenerateTokenForCreateInGroup(ctx, id, req); return err },
+			"GetDashboard":          func() error { _, err := c.Dashboards.GetDashboard(ctx, id); return err },
+			"Dashboards.Token":      func() error { _, err := c.Dashboards.GenerateTokenInGroup(ctx, groupID, id, req); return err },
+			"GetTileInGroup":        func() error { _, err := c.Tiles.GetTileInGroup(ctx, groupID, reportID, id); return err },
+			"Tiles.Token":           func() error { _, err := c.Tiles.GenerateTokenInGroup(ctx, id, reportID, reportID, req); return err },
+			"GetGroup":              func() error { _, err := c.Groups.GetGroup(ctx, id); return err },
+			"GetReportsInGroup":     func() error { _, err := c.Reports.GetReportsInGroup(ctx, id); return err },
+			"V2 report": func() error {
+				_, err := c.EmbedToken.GenerateToken(ctx, GenerateTokenRequestV2{Reports: []GenerateTokenRequestV2Report{{ID: id}}})
+				return err
+			},
+		}
+		if !guidOnly {
+			calls["GetDataset"] = func() error { _, err := c.Datasets.GetDataset(ctx, id); return err }
+			calls["GetDatasetInGroup"] = func() error { _, err := c.Datasets.GetDatasetInGroup(ctx, groupID, id); return err }
+			calls["Datasets.Token"] = func() error { _, err := c.Datasets.GenerateTokenInGroup(ctx, groupID, id, req); return err }
+		}
+		for name, call := range calls {
+			err := call()
+			assert.ErrorIs(t, err, ErrInvalidArgument, "%s(%.40q)", name, id)
+			var ve *ValidationError
+			if assert.ErrorAs(t, err, &ve) && len(id) >= 8 {
+				assert.NotContains(t, ve.Error(), id, "the bad value is not echoed")
+			}
+		}
+	}
+	assert.Zero(t, tokenCalls.Load(), "no token fetched")
+	assert.Zero(t, mt.GetTotalCallCount(), "nothing sent")
+
+	// A dataset ID that is not a GUID but is safe is path-escaped.
+	var path string
+	mt.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
+		path = r.URL.EscapedPath()
+		return httpmock.NewStringResponse(200, `{"id":"x"}`), nil
+	})
+	_, err := c.Datasets.GetDataset(ctx, "sobe_wowvirtualserver-1d2c3b4a")
+	require.NoError(t, err)
+	assert.Equal(t, "/v1.0/myorg/datasets/sobe_wowvirtualserver-1d2c3b4a", path)
+	_, err = c.Datasets.GetDataset(ctx, "ds:ü")
+	require.NoError(t, err)
+	assert.Equal(t, "/v1.0/myorg/datasets/ds:%C3%BC", path)
+}
+
+// Scenario 24: requests that break documented limits are refused client-side
+// with a message that names the limit.
+func TestScenario24DocumentedLimits(t *testing.T) {
+	c, mt := mockClient(t, nil)
+	ctx := context.Background()
+	ds := "cfafbeb1-8037-4d0c-896e-a46fb27ff229"
+	reports := make([]GenerateTokenRequestV2Report, 51)
+	datasets := make([]GenerateTokenRequestV2Dataset, 51)
+	workspaces := make([]GenerateTokenRequestV2TargetWorkspace, 51)
+	roles := make([]string, 51)
+	for i := range 51 {
+		reports[i].ID, datasets[i].ID, workspaces[i].ID, roles[i] = reportID, ds, groupID, "r"
+	}
+	one := []GenerateTokenRequestV2Report{{ID: reportID}}
+	id := func(mod func(*EffectiveIdentity)) []EffectiveIdentity {
+		e := EffectiveIdentity{Username: "john@contoso.com", Roles: []string{"sales"}, Datasets: []string{ds}}
+		mod(&e)
+		return []EffectiveIdentity{e}
+	}
+	for _, tc := range []struct {
+		name string
+		v1   *GenerateTokenRequest
+		v2   *GenerateTokenRequestV2
+		want string
+	}{
+		{"51 reports", nil, &GenerateTokenRequestV2{Reports: reports}, "at most 50 reports"},
+		{"51 datasets", nil, &GenerateTokenRequestV2{Reports: one, Datasets: datasets}, "at most 50 datasets"},
+		{"51 target workspaces", nil, &GenerateTokenRequestV2{Reports: one, TargetWorkspaces: workspaces}, "at most 50 target workspaces"},
+		{"nothing to embed", nil, &GenerateTokenRequestV2{}, "at least one report or dataset"},
+		{"negative lifetime v2", nil, &GenerateTokenRequestV2{Reports: one, LifetimeInMinutes: -1}, "lifetimeInMinutes"},
+		{"username with space", &GenerateTokenRequest{Identities: id(func(e *EffectiveIdentity) { e.Username = "john smith" })}, nil, "must not contain spaces"},
+		{"username too long", &GenerateTokenRequest{Identities: id(func(e *EffectiveIdentity) { e.Username = strings.Repeat("a", 257) })}, nil, "at most 256"},
+		{"51 roles", &GenerateTokenRequest{Identities: id(func(e *EffectiveIdentity) { e.Roles = roles })}, nil, "at most 50 roles"},
+		{"role with comma", &GenerateTokenRequest{Identities: id(func(e *EffectiveIdentity) { e.Roles = []string{"a,b"} })}, nil, "comma"},
+		{"role too long", &GenerateTokenRequest{Identities: id(func(e *EffectiveIdentity) { e.Roles = []string{strings.Repeat("r", 51)} })}, nil, "at most 50 are allowed"},
+		{"negative lifetime", &GenerateTokenRequest{LifetimeInMinutes: -5}, nil, "lifetimeInMinutes"},
+		{"unknown access level", &GenerateTokenRequest{AccessLevel: "Admin"}, nil, "View, Edit or Create"},
+		{"create on view call", &GenerateTokenRequest{AccessLevel: TokenAccessLevelCreate}, nil, "GenerateTokenForCreateInGroup"},
+		{"v2 identity with space", nil, &GenerateTokenRequestV2{Reports: one, Identities: id(func(e *EffectiveIdentity) { e.Username = "a b" })}, "must not contain spaces"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			if tc.v1 != nil {
+				_, err = c.Reports.GenerateTokenInGroup(ctx, groupID, reportID, *tc.v1)
+			} else {
+				_, err = c.EmbedToken.GenerateToken(ctx, *tc.v2)
+			}
+			require.ErrorIs(t, err, ErrInvalidArgument)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	_, err := c.Reports.GenerateTokenForCreateInGroup(ctx, groupID, GenerateTokenRequest{})
+	assert.ErrorContains(t, err, "datasetId")
+	assert.Zero(t, mt.GetTotalCallCount())
+
+	// A paginated-report identity may hold a space (the swagger's own example does).
+	mt.RegisterNoResponder(httpmock.NewStringResponder(200, tokenJSON))
+	_, err = c.Reports.GenerateTokenInGroup(ctx, groupID, reportID, GenerateTokenRequest{Identities: []EffectiveIdentity{{Username: "John Smith", Reports: []string{reportID}}}})
+	assert.NoError(t, err)
+}
+
+// Scenario 25 (partly): a server that never sends headers is bounded by the caller's context.
+func TestSlowServerBoundedByContext(t *testing.T) {
+	release := make(chan struct{})
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := f.client(t, nil).Reports.GetReports(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 2*time.Second)
+}
+
+func TestNewClientOptions(t *testing.T) {
+	for name, opt := range map[string]Option{
+		"nil http client":    WithHTTPClient(nil),
+		"negative retries":   WithRetryPolicy(RetryPolicy{MaxRetries: -1}),
+		"inverted waits":     WithRetryPolicy(RetryPolicy{WaitMin: time.Second, WaitMax: time.Millisecond}),
+		"negative wait":      WithRetryPolicy(RetryPolicy{WaitMin: -1}),
+		"empty user agent":   WithUserAgent(" "),
+		"user agent newline": WithUserAgent("a\nb"),
+		"nil logger":         WithLogger(nil),
+		"empty base URL":     WithBaseURL(""),
+		"relative base URL":  WithBaseURL("api.powerbi.com"),
+		"base URL query":     WithBaseURL("https://api.powerbi.com?x=1"),
+		"base URL userinfo":  WithBaseURL("https://u:p@api.powerbi.com"),
+		"ftp base URL":       WithBaseURL("ftp://api.powerbi.com"),
+		"cloud without API":  WithCloud(Cloud{Name: "x"}),
+		"bad profile":        WithProfileID("x"),
+		"negative lifetime":  WithMinAccessTokenLifetime(-time.Minute),
+		"nil option":         nil,
+	} {
+		_, err := NewClient(StaticToken("t"), opt)
+		assert.ErrorIs(t, err, ErrInvalidArgument, name)
+	}
+	_, err := NewClient(nil)
+	assert.ErrorIs(t, err, ErrInvalidArgument)
+
+	c, err := NewClient(StaticToken("t"), WithCloud(CloudChina), WithRetryPolicy(RetryPolicy{}))
+	require.NoError(t, err)
+	assert.Equal(t, "https://api.powerbi.cn/v1.0/myorg/", c.apiRoot)
+	assert.Equal(t, 0, c.rc.RetryMax, "MaxRetries 0 means no retries")
+	c, err = NewClient(StaticToken("t"), WithBaseURL("https://proxy.example/pbi/"))
+	require.NoError(t, err)
+	assert.Equal(t, "https://proxy.example/pbi/v1.0/myorg/", c.apiRoot)
+
+	for _, name := range []string{"public", "USGovGCC", "usgovhigh", "USGovDoD", "China"} {
+		cl, ok := CloudByName(name)
+		assert.True(t, ok, name)
+		assert.NotEmpty(t, cl.Scope)
+	}
+	_, ok := CloudByName("Germany")
+	assert.False(t, ok, "the Germany cloud is retired")
+}
