@@ -324,12 +324,18 @@ func TestScenario09TruncatedBody(t *testing.T) {
 	f3 := newFakeAPI(t, truncated)
 	tok, err = genToken(f3.client(t, nil))
 	assert.Nil(t, tok)
+	requireUnusable200(t, err, "rid-cut")
+	assert.EqualValues(t, 5, f3.requests.Load())
+}
+
+// requireUnusable200 checks the error for a 2xx response that could not be used.
+func requireUnusable200(t *testing.T, err error, requestID string) {
+	t.Helper()
 	require.ErrorIs(t, err, ErrUnexpectedResponse)
 	var apiErr *APIError
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, 200, apiErr.StatusCode)
-	assert.Equal(t, "rid-cut", apiErr.RequestID)
-	assert.EqualValues(t, 5, f3.requests.Load())
+	assert.Equal(t, requestID, apiErr.RequestID)
 }
 
 // Scenario 10: the seed's "blank response": 200 with no body is an error, never a zero EmbedToken.
@@ -340,11 +346,7 @@ func TestScenario10EmptyBody(t *testing.T) {
 			f := newFakeAPI(t, respond(200, body, "RequestId", "rid-blank"))
 			tok, err := genToken(f.client(t, nil))
 			assert.Nil(t, tok)
-			require.ErrorIs(t, err, ErrUnexpectedResponse)
-			var apiErr *APIError
-			require.ErrorAs(t, err, &apiErr)
-			assert.Equal(t, 200, apiErr.StatusCode)
-			assert.Equal(t, "rid-blank", apiErr.RequestID)
+			requireUnusable200(t, err, "rid-blank")
 			assert.EqualValues(t, 1, f.requests.Load())
 		})
 	}
