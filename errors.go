@@ -230,7 +230,7 @@ type pbiErrorBody struct {
 	Message string `json:"message"`
 }
 
-// parseAPIError fills Code and Message from an error response's body and headers.
+// parseBody fills Code and Message from an error response's body and headers.
 func (e *APIError) parseBody(h http.Header, body []byte) {
 	body = trimBOM(body)
 	var pb pbiErrorBody
@@ -291,6 +291,9 @@ func snippet(contentType string, body []byte) string {
 	return "non-JSON " + orDash(strings.TrimSpace(ct)) + " body: " + strconv.Quote(oneLine(b.String(), 120))
 }
 
+// hintTokenExpired is the hint for a token the API refused as expired (401 or 403).
+const hintTokenExpired = "the access token expired; the client refreshes it once and replays the call, so a repeat means the Authenticator returns stale tokens"
+
 // apiHint names the likely cause of a known failure (see shared/POWERBI.md).
 func apiHint(e *APIError) string {
 	msg := strings.ToLower(e.Message)
@@ -307,14 +310,14 @@ func apiHint(e *APIError) string {
 	case http.StatusUnauthorized:
 		switch e.Code {
 		case "TokenExpired":
-			return "the access token expired; the client refreshes it once and replays the call, so a repeat means the Authenticator returns stale tokens"
+			return hintTokenExpired
 		case "InvalidToken", "InvalidAuthenticationToken":
 			return "the access token was rejected: its scope must match the API root (same Cloud for both), e.g. https://analysis.windows.net/powerbi/api/.default for api.powerbi.com"
 		}
 		return "for a service principal: add it (or its security group) to the workspace as Member or Admin, and make sure the tenant setting \"Allow service principals to use Power BI APIs\" is on and includes its security group"
 	case http.StatusForbidden:
 		if e.Code == "TokenExpired" {
-			return "the access token expired; the client refreshes it once and replays the call, so a repeat means the Authenticator returns stale tokens"
+			return hintTokenExpired
 		}
 		if generateToken {
 			return "on shared (non-Premium) capacity the embed token quota may be exhausted: production embedding needs a Premium, Embedded or Fabric capacity; otherwise the caller lacks permission on the item"
