@@ -303,6 +303,8 @@ func apiHint(e *APIError) string {
 		return "the dataset has no row-level security: send no identities"
 	case strings.Contains(msg, "requires effective identity"):
 		return "the dataset uses row-level security (or is an Analysis Services live connection or SSO): send an identity with the dataset ID"
+	case strings.Contains(msg, "requires roles"):
+		return "the dataset's row-level security needs roles: put the RLS role names in the identity's roles"
 	case strings.Contains(msg, "multiple identities"):
 		return "send at most one identity per dataset"
 	}
