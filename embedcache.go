@@ -21,10 +21,10 @@ const (
 // EmbedCacheOptions configure an EmbedCache. The zero value (or nil) is usable.
 type EmbedCacheOptions struct {
 	// RefreshMargin: a cached config is refreshed when less than this is left
-	// before its expiration (default 10 minutes; at most half the token's
-	// lifetime, so short-lived tokens are not regenerated on every call). A
-	// page that refreshes its token a few minutes ahead then always gets a
-	// new one.
+	// before its expiration (default 10 minutes; for a token that lives no
+	// longer than the margin, half its lifetime, so short-lived tokens are not
+	// regenerated on every call). Make it longer than the time ahead of
+	// expiration at which the page asks for a new token, so that it gets one.
 	RefreshMargin time.Duration
 	// MaxEntries bounds the cache; the least recently used entry goes first
 	// (default 1000).
@@ -157,7 +157,10 @@ func (ec *EmbedCache) get(ctx context.Context, opts *EmbedOptions, fetch func(co
 		e = el.Value.(*embedEntry)
 		if c := e.conf; c != nil {
 			left := c.Expiration.Sub(now)
-			want := min(ec.margin, c.Expiration.Sub(e.issuedAt)/2)
+			want := ec.margin
+			if life := c.Expiration.Sub(e.issuedAt); want >= life {
+				want = life / 2 // a margin longer than the token's life would regenerate it on every call
+			}
 			if left > want || (left > 0 && now.Before(e.nextAttempt)) {
 				ec.mu.Unlock()
 				return c.clone(), nil

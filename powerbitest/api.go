@@ -573,7 +573,7 @@ func (s *Server) issue(c *call, info EmbedTokenInfo, datasets []string, lifetime
 		}
 		s.sharedUsed++
 	}
-	now := s.now
+	now := s.nowLocked()
 	exp := c.caller.expiresOn
 	if lifetime > 0 {
 		exp = minTime(exp, now.Add(time.Duration(lifetime)*time.Minute))

@@ -140,7 +140,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := "fake-at-" + randomHex(24)
 	s.mu.Lock()
-	expires := s.now.Add(s.expiresIn)
+	expires := s.nowLocked().Add(s.expiresIn)
 	s.tokens[tok] = &accessToken{subject: subject, tenantID: tenantID, expiresOn: expires}
 	life := int(s.expiresIn / time.Second)
 	s.mu.Unlock()
@@ -195,7 +195,7 @@ func (s *Server) caller(w http.ResponseWriter, r *http.Request) *accessToken {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	s.mu.Lock()
 	tok := s.tokens[raw]
-	now := s.now
+	now := s.nowLocked()
 	s.mu.Unlock()
 	switch {
 	case !ok || tok == nil:

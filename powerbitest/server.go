@@ -45,7 +45,9 @@ type Server struct {
 	mux *http.ServeMux
 
 	mu         sync.Mutex
-	now        time.Time // the fake clock; it moves only by Advance
+	now        time.Time     // the fake clock; it moves only by Advance
+	realClock  bool          // with WithRealClock: the clock is the real time plus offset
+	offset     time.Duration // what Advance added
 	expiresIn  time.Duration
 	scope      string
 	appHost    string
@@ -80,6 +82,11 @@ func WithCloud(c powerbi.Cloud) Option {
 
 // WithStartTime sets the fake clock's start (default: the real time at NewServer).
 func WithStartTime(t time.Time) Option { return func(s *Server) { s.now = t } }
+
+// WithRealClock makes the fake clock follow the real time (Advance still
+// moves it ahead), for a fake that runs a demo or a browser test, where
+// tokens must expire as time passes.
+func WithRealClock() Option { return func(s *Server) { s.realClock = true } }
 
 // NewServer starts the fake on a loopback TLS server.
 func NewServer(opts ...Option) *Server {
@@ -143,6 +150,13 @@ func (s *Server) NewClient(auth powerbi.Authenticator, opts ...powerbi.Option) (
 func (s *Server) Now() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.nowLocked()
+}
+
+func (s *Server) nowLocked() time.Time {
+	if s.realClock {
+		return time.Now().UTC().Add(s.offset)
+	}
 	return s.now
 }
 
@@ -150,6 +164,7 @@ func (s *Server) Now() time.Time {
 func (s *Server) Advance(d time.Duration) {
 	s.mu.Lock()
 	s.now = s.now.Add(d)
+	s.offset += d
 	s.mu.Unlock()
 }
 

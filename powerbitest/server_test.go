@@ -614,3 +614,19 @@ func thumbprint(cert *x509.Certificate) string {
 	sum := sha256.Sum256(cert.Raw)
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
+
+func TestClocks(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	frozen := powerbitest.NewServer(powerbitest.WithStartTime(start))
+	defer frozen.Close()
+	time.Sleep(5 * time.Millisecond)
+	assert.Equal(t, start, frozen.Now(), "the default clock moves only by Advance")
+	frozen.Advance(time.Minute)
+	assert.Equal(t, start.Add(time.Minute), frozen.Now())
+
+	real := powerbitest.NewServer(powerbitest.WithRealClock())
+	defer real.Close()
+	assert.WithinDuration(t, time.Now(), real.Now(), time.Second)
+	real.Advance(time.Hour)
+	assert.WithinDuration(t, time.Now().Add(time.Hour), real.Now(), time.Second)
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gopowerbi/powerbi/examples/internal/exampleenv"
 	"github.com/gopowerbi/powerbi/powerbitest"
 )
 
@@ -93,15 +94,10 @@ func TestQuickstartExitsOneOnIncompleteEnvironment(t *testing.T) {
 
 // A failure prints the SDK's error and, on its own line, its hint.
 func TestQuickstartPrintsTheHint(t *testing.T) {
-	srv := powerbitest.NewServer()
-	defer srv.Close()
-	demo := srv.SeedDemo()
-	auth, err := demo.Authenticator(srv)
+	cfg, err := exampleenv.Load(func(string) string { return "" })
 	require.NoError(t, err)
-	client, err := srv.NewClient(auth)
-	require.NoError(t, err)
-
-	cfg := &config{describe: "test", auth: auth, client: client, groupID: demo.WorkspaceID, reportID: demo.RLSReportID, now: srv.Now}
+	defer cfg.Close()
+	cfg.ReportID = cfg.Demo.RLSReportID
 	var out, errOut bytes.Buffer
 	err = embedFlow(context.Background(), cfg, &out)
 	require.Error(t, err, "the RLS report needs an identity")
@@ -123,7 +119,7 @@ func TestQuickstartWrongSecretPrintsEntraHint(t *testing.T) {
 	require.NoError(t, err)
 	client, err := srv.NewClient(auth)
 	require.NoError(t, err)
-	cfg := &config{describe: "test", auth: auth, client: client, groupID: demo.WorkspaceID, now: srv.Now}
+	cfg := &exampleenv.Setup{Describe: "test", Auth: auth, Client: client, GroupID: demo.WorkspaceID, Now: srv.Now}
 	var out, errOut bytes.Buffer
 	err = embedFlow(context.Background(), cfg, &out)
 	require.Error(t, err)
