@@ -38,14 +38,15 @@ type Client struct {
 
 	common service
 
-	apiRoot     string // e.g. "https://api.powerbi.com/v1.0/myorg/"
-	rc          *retryablehttp.Client
-	base        http.RoundTripper
-	tokens      *tokenCache
-	logger      *slog.Logger
-	userAgent   string
-	profileID   string
-	minLifetime time.Duration
+	apiRoot         string // e.g. "https://api.powerbi.com/v1.0/myorg/"
+	rc              *retryablehttp.Client
+	base            http.RoundTripper
+	tokens          *tokenCache
+	logger          *slog.Logger
+	userAgent       string
+	userAgentHeader []string
+	profileID       string
+	minLifetime     time.Duration
 }
 
 // service is shared by all services: they hold no state of their own.
@@ -211,6 +212,7 @@ func NewClient(auth Authenticator, opts ...Option) (*Client, error) {
 		minLifetime: cfg.minLifetime,
 	}
 	t := &apiTransport{base: c.base, tokens: c.tokens, host: root.Host, allowHTTP: cfg.allowHTTP, logger: cfg.logger}
+	c.userAgentHeader = []string{c.userAgent}
 	c.rc = newRetryClient(innerClient(cfg.httpClient, t), cfg.retry)
 	c.common.client = c
 	c.Reports = (*ReportsService)(&c.common)
@@ -338,13 +340,15 @@ func (c *Client) do(ctx context.Context, method, path, rawQuery string, body, ou
 	if err != nil {
 		return invalid("path", "cannot build the request URL")
 	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
+	// Canonical keys and shared, never-modified value slices: no allocation per header.
+	h := req.Header
+	h["Accept"] = acceptJSON
+	h["User-Agent"] = c.userAgentHeader
 	if payload != nil {
-		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+		h["Content-Type"] = contentTypeJSON
 	}
 	if profile != "" {
-		req.Header.Set("X-PowerBI-Profile-Id", profile)
+		h.Set("X-PowerBI-Profile-Id", profile)
 	}
 	resp, err := c.rc.Do(req)
 	if err != nil {
@@ -430,6 +434,11 @@ func (c *Client) apiError(req *http.Request, st *callState, resp *http.Response,
 	}
 	return e
 }
+
+var (
+	acceptJSON      = []string{"application/json"}
+	contentTypeJSON = []string{"application/json; charset=utf-8"}
+)
 
 // querySecrets lists what of u's query string must not reach an error text
 // even when the service quotes it back: the raw query and its longer values.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,6 +23,8 @@ type apiTransport struct {
 	host      string
 	allowHTTP bool
 	logger    *slog.Logger
+
+	lastBearer atomic.Pointer[bearerHeader]
 }
 
 // bodyError is a response whose body could not be read to the end. It is
@@ -58,10 +61,27 @@ func (t *apiTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// bearer returns the Authorization header value for token, reusing the last
+// one built: the same token serves many requests. The slice is never modified.
+func (t *apiTransport) bearer(token string) []string {
+	if b := t.lastBearer.Load(); b != nil && b.token == token {
+		return b.header
+	}
+	b := &bearerHeader{token: token, header: []string{"Bearer " + token}}
+	t.lastBearer.Store(b)
+	return b.header
+}
+
+type bearerHeader struct {
+	token  string
+	header []string
+}
+
 func (t *apiTransport) send(req *http.Request, st *callState, authorize bool) (*http.Response, string, error) {
 	ctx := req.Context()
-	r := *req // RoundTrip must not modify the caller's request
-	r.Header = req.Header.Clone()
+	// req is always the SDK's own (built in Client.do, or a redirect
+	// net/http built from it), so its header is set in place: cloning it on
+	// every attempt was the largest allocation of the request path.
 	var token string
 	if authorize {
 		tok, err := t.tokens.token(ctx, st.minLife)
@@ -73,13 +93,13 @@ func (t *apiTransport) send(req *http.Request, st *callState, authorize bool) (*
 		}
 		token = tok.Token
 		st.token = token
-		r.Header.Set("Authorization", "Bearer "+token)
+		req.Header["Authorization"] = t.bearer(token)
 	} else {
-		r.Header.Del("Authorization")
+		delete(req.Header, "Authorization")
 	}
 	st.attempts++
 	start := time.Now()
-	resp, err := t.base.RoundTrip(&r)
+	resp, err := t.base.RoundTrip(req)
 	if err != nil {
 		t.log(ctx, slog.LevelWarn, req, st, 0, "", start, err)
 		return nil, token, err
