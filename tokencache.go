@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,6 +36,33 @@ type tokenCache struct {
 	fetchedAt   time.Time
 	nextAttempt time.Time // no refresh before this while tok is valid (after a failure)
 	flight      *refresh  // the refresh in progress, if any
+
+	// snap mirrors tok, fetchedAt and nextAttempt for the lock-free hot path:
+	// 64 callers contending on mu cost more than the rest of a cache hit.
+	snap atomic.Pointer[tokenSnap]
+}
+
+// tokenSnap is an immutable copy of the cached token's state.
+type tokenSnap struct {
+	tok                    AccessToken
+	fetchedAt, nextAttempt time.Time
+}
+
+// usable reports whether the cached token can be served at now to a caller
+// that wants minLife left.
+func (s *tokenSnap) usable(now time.Time, minLife time.Duration) bool {
+	left := s.tok.ExpiresOn.Sub(now)
+	want := max(refreshAhead, min(minLife, s.tok.ExpiresOn.Sub(s.fetchedAt)/2))
+	return left > want || (left > 0 && now.Before(s.nextAttempt))
+}
+
+// publishLocked refreshes snap after a change; c.mu is held.
+func (c *tokenCache) publishLocked() {
+	if c.tok.Token == "" {
+		c.snap.Store(nil)
+		return
+	}
+	c.snap.Store(&tokenSnap{tok: c.tok, fetchedAt: c.fetchedAt, nextAttempt: c.nextAttempt})
 }
 
 type refresh struct {
@@ -52,16 +80,13 @@ func newTokenCache(auth Authenticator, logger *slog.Logger) *tokenCache {
 // lifetime (a refresh could not do better), and a failing refresh falls back to
 // the cached token while that is still valid.
 func (c *tokenCache) token(ctx context.Context, minLife time.Duration) (AccessToken, error) {
+	if s := c.snap.Load(); s != nil && s.usable(c.now(), minLife) {
+		return s.tok, nil
+	}
 	c.mu.Lock()
-	now := c.now()
-	if c.tok.Token != "" {
-		left := c.tok.ExpiresOn.Sub(now)
-		want := max(refreshAhead, min(minLife, c.tok.ExpiresOn.Sub(c.fetchedAt)/2))
-		if left > want || (left > 0 && now.Before(c.nextAttempt)) {
-			tok := c.tok
-			c.mu.Unlock()
-			return tok, nil
-		}
+	if s := c.snap.Load(); s != nil && s.usable(c.now(), minLife) {
+		c.mu.Unlock()
+		return s.tok, nil
 	}
 	f := c.flight
 	if f == nil {
@@ -99,6 +124,7 @@ func (c *tokenCache) refresh(ctx context.Context, f *refresh) {
 	switch {
 	case err != nil:
 		c.nextAttempt = now.Add(retryRefreshAfter)
+		c.publishLocked()
 		if c.logger != nil {
 			// The error texts are built to carry no secret.
 			c.logger.Warn("powerbi: access token refresh failed", "error", err.Error(), "keeping_valid_token", c.tok.Token != "" && c.tok.ExpiresOn.After(now))
@@ -107,6 +133,7 @@ func (c *tokenCache) refresh(ctx context.Context, f *refresh) {
 		// Unknown expiry: never cached, so the Authenticator is asked again next time.
 	default:
 		c.tok, c.fetchedAt, c.nextAttempt = tok, now, time.Time{}
+		c.publishLocked()
 		if c.logger != nil {
 			c.logger.Debug("powerbi: access token refreshed", "expires_on", tok.ExpiresOn)
 		}
@@ -144,6 +171,7 @@ func (c *tokenCache) invalidate(token string) {
 	c.mu.Lock()
 	if c.tok.Token == token {
 		c.tok, c.nextAttempt = AccessToken{}, time.Time{}
+		c.publishLocked()
 	}
 	c.mu.Unlock()
 }
