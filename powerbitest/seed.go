@@ -39,12 +39,7 @@ type dashboard struct {
 
 // AddWorkspace seeds a workspace and returns it with its ID.
 func (s *Server) AddWorkspace(ws Workspace) Workspace {
-	if ws.ID == "" {
-		ws.ID = NewGUID()
-	}
-	if ws.Name == "" {
-		ws.Name = "Workspace " + ws.ID[:8]
-	}
+	defaultIDAndName(&ws.ID, &ws.Name, "Workspace")
 	ws.Members = slices.Clone(ws.Members)
 	w := &workspace{Workspace: ws}
 	if ws.OnDedicatedCapacity {
@@ -85,12 +80,7 @@ func (w *workspace) isMember(principal string) bool {
 // it. Set IsEffectiveIdentityRequired (and ...RolesRequired) for a dataset with
 // row-level security.
 func (s *Server) AddDataset(workspaceID string, d powerbi.Dataset) powerbi.Dataset {
-	if d.ID == "" {
-		d.ID = NewGUID()
-	}
-	if d.Name == "" {
-		d.Name = "Dataset " + d.ID[:8]
-	}
+	defaultIDAndName(&d.ID, &d.Name, "Dataset")
 	d.IsRefreshable = true
 	d.CreatedDate = powerbi.Timestamp{Time: s.Now()}
 	d.WebURL = s.appHost + "/groups/" + workspaceID + "/datasets/" + d.ID
@@ -107,12 +97,7 @@ func (s *Server) AddDataset(workspaceID string, d powerbi.Dataset) powerbi.Datas
 // with an embedUrl on the cloud's app host. A report whose ReportType is
 // powerbi.ReportTypePaginated is an RDL report.
 func (s *Server) AddReport(workspaceID string, r powerbi.Report) powerbi.Report {
-	if r.ID == "" {
-		r.ID = NewGUID()
-	}
-	if r.Name == "" {
-		r.Name = "Report " + r.ID[:8]
-	}
+	defaultIDAndName(&r.ID, &r.Name, "Report")
 	embed := "/reportEmbed"
 	switch r.ReportType {
 	case powerbi.ReportTypePaginated:
@@ -131,12 +116,7 @@ func (s *Server) AddReport(workspaceID string, r powerbi.Report) powerbi.Report 
 
 // AddDashboard seeds a dashboard in a workspace.
 func (s *Server) AddDashboard(workspaceID string, d powerbi.Dashboard) powerbi.Dashboard {
-	if d.ID == "" {
-		d.ID = NewGUID()
-	}
-	if d.DisplayName == "" {
-		d.DisplayName = "Dashboard " + d.ID[:8]
-	}
+	defaultIDAndName(&d.ID, &d.DisplayName, "Dashboard")
 	d.EmbedURL = s.appHost + "/dashboardEmbed?dashboardId=" + d.ID + "&groupId=" + workspaceID
 	d.WebURL = s.appHost + "/groups/" + workspaceID + "/dashboards/" + d.ID
 	s.mu.Lock()
@@ -200,5 +180,15 @@ func (d Demo) Authenticator(s *Server) (powerbi.Authenticator, error) {
 func (s *Server) addItemLocked(id string) {
 	if !slices.Contains(s.items, id) {
 		s.items = append(s.items, id)
+	}
+}
+
+// defaultIDAndName gives a seeded item a random ID and a name when it has none.
+func defaultIDAndName(id, name *string, kind string) {
+	if *id == "" {
+		*id = NewGUID()
+	}
+	if *name == "" {
+		*name = kind + " " + (*id)[:min(8, len(*id))]
 	}
 }
