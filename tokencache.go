@@ -31,21 +31,24 @@ type tokenCache struct {
 	logger *slog.Logger
 	now    func() time.Time
 
-	mu          sync.Mutex
-	tok         AccessToken // cached; Token == "" when there is none
-	fetchedAt   time.Time
-	nextAttempt time.Time // no refresh before this while tok is valid (after a failure)
-	flight      *refresh  // the refresh in progress, if any
-
-	// snap mirrors tok, fetchedAt and nextAttempt for the lock-free hot path:
-	// 64 callers contending on mu cost more than the rest of a cache hit.
-	snap atomic.Pointer[tokenSnap]
+	// cur is the cached token, nil when there is none. It is read without a
+	// lock (64 callers contending on a mutex cost more than the rest of a
+	// cache hit) and replaced, never modified, under mu.
+	cur    atomic.Pointer[tokenSnap]
+	mu     sync.Mutex
+	flight *refresh // the refresh in progress, if any
 }
 
-// tokenSnap is an immutable copy of the cached token's state.
+// tokenSnap is an immutable state of the cache.
 type tokenSnap struct {
-	tok                    AccessToken
-	fetchedAt, nextAttempt time.Time
+	tok         AccessToken
+	bearer      []string // the Authorization header value, built once per token; never modified
+	fetchedAt   time.Time
+	nextAttempt time.Time // no refresh before this while tok is valid (after a failure)
+}
+
+func newTokenSnap(tok AccessToken, fetchedAt time.Time) *tokenSnap {
+	return &tokenSnap{tok: tok, bearer: []string{"Bearer " + tok.Token}, fetchedAt: fetchedAt}
 }
 
 // usable reports whether the cached token can be served at now to a caller
@@ -56,18 +59,9 @@ func (s *tokenSnap) usable(now time.Time, minLife time.Duration) bool {
 	return left > want || (left > 0 && now.Before(s.nextAttempt))
 }
 
-// publishLocked refreshes snap after a change; c.mu is held.
-func (c *tokenCache) publishLocked() {
-	if c.tok.Token == "" {
-		c.snap.Store(nil)
-		return
-	}
-	c.snap.Store(&tokenSnap{tok: c.tok, fetchedAt: c.fetchedAt, nextAttempt: c.nextAttempt})
-}
-
 type refresh struct {
 	done chan struct{}
-	tok  AccessToken
+	snap *tokenSnap
 	err  error
 }
 
@@ -76,17 +70,26 @@ func newTokenCache(auth Authenticator, logger *slog.Logger) *tokenCache {
 }
 
 // token returns a valid access token, preferably with at least minLife left.
-// minLife is best effort: it never asks for more than half the token's
-// lifetime (a refresh could not do better), and a failing refresh falls back to
-// the cached token while that is still valid.
 func (c *tokenCache) token(ctx context.Context, minLife time.Duration) (AccessToken, error) {
-	if s := c.snap.Load(); s != nil && s.usable(c.now(), minLife) {
-		return s.tok, nil
+	s, err := c.get(ctx, minLife)
+	if err != nil {
+		return AccessToken{}, err
+	}
+	return s.tok, nil
+}
+
+// get returns a valid token with its header value, preferably with at least
+// minLife left. minLife is best effort: it never asks for more than half the
+// token's lifetime (a refresh could not do better), and a failing refresh
+// falls back to the cached token while that is still valid.
+func (c *tokenCache) get(ctx context.Context, minLife time.Duration) (*tokenSnap, error) {
+	if s := c.cur.Load(); s != nil && s.usable(c.now(), minLife) {
+		return s, nil
 	}
 	c.mu.Lock()
-	if s := c.snap.Load(); s != nil && s.usable(c.now(), minLife) {
+	if s := c.cur.Load(); s != nil && s.usable(c.now(), minLife) {
 		c.mu.Unlock()
-		return s.tok, nil
+		return s, nil
 	}
 	f := c.flight
 	if f == nil {
@@ -99,17 +102,15 @@ func (c *tokenCache) token(ctx context.Context, minLife time.Duration) (AccessTo
 	select {
 	case <-f.done:
 	case <-ctx.Done():
-		return AccessToken{}, ctx.Err()
+		return nil, ctx.Err()
 	}
 	if f.err == nil {
-		return f.tok, nil
+		return f.snap, nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.tok.Token != "" && c.tok.ExpiresOn.After(c.now()) {
-		return c.tok, nil
+	if s := c.cur.Load(); s != nil && s.tok.ExpiresOn.After(c.now()) {
+		return s, nil
 	}
-	return AccessToken{}, f.err
+	return nil, f.err
 }
 
 // refresh asks the Authenticator on a context no single caller can cancel, so
@@ -121,24 +122,29 @@ func (c *tokenCache) refresh(ctx context.Context, f *refresh) {
 
 	c.mu.Lock()
 	now := c.now()
+	cur := c.cur.Load()
 	switch {
 	case err != nil:
-		c.nextAttempt = now.Add(retryRefreshAfter)
-		c.publishLocked()
+		if cur != nil {
+			next := *cur
+			next.nextAttempt = now.Add(retryRefreshAfter)
+			c.cur.Store(&next)
+		}
 		if c.logger != nil {
 			// The error texts are built to carry no secret.
-			c.logger.Warn("powerbi: access token refresh failed", "error", err.Error(), "keeping_valid_token", c.tok.Token != "" && c.tok.ExpiresOn.After(now))
+			c.logger.Warn("powerbi: access token refresh failed", "error", err.Error(), "keeping_valid_token", cur != nil && cur.tok.ExpiresOn.After(now))
 		}
 	case tok.ExpiresOn.IsZero():
 		// Unknown expiry: never cached, so the Authenticator is asked again next time.
+		f.snap = newTokenSnap(tok, now)
 	default:
-		c.tok, c.fetchedAt, c.nextAttempt = tok, now, time.Time{}
-		c.publishLocked()
+		f.snap = newTokenSnap(tok, now)
+		c.cur.Store(f.snap)
 		if c.logger != nil {
 			c.logger.Debug("powerbi: access token refreshed", "expires_on", tok.ExpiresOn)
 		}
 	}
-	f.tok, f.err = tok, err
+	f.err = err
 	c.flight = nil
 	c.mu.Unlock()
 	close(f.done)
@@ -169,9 +175,8 @@ func (c *tokenCache) fetch(ctx context.Context) (tok AccessToken, err error) {
 // it, so the next call fetches a new one at once.
 func (c *tokenCache) invalidate(token string) {
 	c.mu.Lock()
-	if c.tok.Token == token {
-		c.tok, c.nextAttempt = AccessToken{}, time.Time{}
-		c.publishLocked()
+	if s := c.cur.Load(); s != nil && s.tok.Token == token {
+		c.cur.Store(nil)
 	}
 	c.mu.Unlock()
 }

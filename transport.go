@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 	"time"
 )
 
@@ -23,8 +22,6 @@ type apiTransport struct {
 	host      string
 	allowHTTP bool
 	logger    *slog.Logger
-
-	lastBearer atomic.Pointer[bearerHeader]
 }
 
 // bodyError is a response whose body could not be read to the end. It is
@@ -61,22 +58,6 @@ func (t *apiTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// bearer returns the Authorization header value for token, reusing the last
-// one built: the same token serves many requests. The slice is never modified.
-func (t *apiTransport) bearer(token string) []string {
-	if b := t.lastBearer.Load(); b != nil && b.token == token {
-		return b.header
-	}
-	b := &bearerHeader{token: token, header: []string{"Bearer " + token}}
-	t.lastBearer.Store(b)
-	return b.header
-}
-
-type bearerHeader struct {
-	token  string
-	header []string
-}
-
 func (t *apiTransport) send(req *http.Request, st *callState, authorize bool) (*http.Response, string, error) {
 	ctx := req.Context()
 	// req is always the SDK's own (built in Client.do, or a redirect
@@ -84,16 +65,16 @@ func (t *apiTransport) send(req *http.Request, st *callState, authorize bool) (*
 	// every attempt was the largest allocation of the request path.
 	var token string
 	if authorize {
-		tok, err := t.tokens.token(ctx, st.minLife)
+		tok, err := t.tokens.get(ctx, st.minLife)
 		if err != nil {
 			if req.Body != nil {
 				req.Body.Close()
 			}
 			return nil, "", noRetryError{err}
 		}
-		token = tok.Token
+		token = tok.tok.Token
 		st.token = token
-		req.Header["Authorization"] = t.bearer(token)
+		req.Header["Authorization"] = tok.bearer
 	} else {
 		delete(req.Header, "Authorization")
 	}
