@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gopowerbi/powerbi"
 	"github.com/gopowerbi/powerbi/examples/embedhandler"
 	"github.com/gopowerbi/powerbi/powerbitest"
 )
@@ -25,9 +26,9 @@ func TestEmbedHandler(t *testing.T) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/embed/"+demo.ReportID, nil))
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	var conf embedhandler.Config
+	var conf powerbi.EmbedConfig
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &conf))
-	require.Equal(t, 1, conf.TokenType)
+	require.Equal(t, powerbi.TokenTypeEmbed, conf.TokenType)
 	issued, ok := srv.LookupEmbedToken(conf.AccessToken) // a token the fake really issued
 	require.True(t, ok)
 	require.Equal(t, []string{demo.ReportID}, issued.ReportIDs)

@@ -63,17 +63,6 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	return 0
 }
 
-// embedConfig is the configuration powerbi-client's powerbi.embed takes.
-type embedConfig struct {
-	Type        string    `json:"type"`
-	ID          string    `json:"id"`
-	EmbedURL    string    `json:"embedUrl"`
-	AccessToken string    `json:"accessToken"`
-	TokenType   int       `json:"tokenType"` // 1: models.TokenType.Embed
-	TokenID     string    `json:"tokenId"`
-	Expiration  time.Time `json:"expiration"`
-}
-
 // embedFlow is the walkthrough: authenticate, list reports, generate an embed
 // token, print the embed configuration.
 func embedFlow(ctx context.Context, cfg *exampleenv.Setup, out io.Writer) error {
@@ -128,8 +117,8 @@ func embedFlow(ctx context.Context, cfg *exampleenv.Setup, out io.Writer) error 
 
 	// 4. What the web page passes to powerbi.embed(element, config).
 	fmt.Fprintln(out, "4. Embed configuration for powerbi-client (accessToken shortened here):")
-	conf := embedConfig{Type: "report", ID: chosen.ID, EmbedURL: chosen.EmbedURL, AccessToken: shorten(tok.Token),
-		TokenType: 1, TokenID: tok.TokenID, Expiration: tok.Expiration.UTC()}
+	conf := powerbi.EmbedConfig{Type: powerbi.EmbedTypeReport, ID: chosen.ID, EmbedURL: chosen.EmbedURL, AccessToken: shorten(tok.Token),
+		TokenType: powerbi.TokenTypeEmbed, TokenID: tok.TokenID, Expiration: tok.Expiration.UTC()}
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false) // print the embedUrl's "&" as it is
