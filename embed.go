@@ -85,10 +85,14 @@ type EmbedOptions struct {
 }
 
 // check returns the options, or their zero value for nil, after checking
-// what can be checked before anything is sent.
-func (o *EmbedOptions) check() (*EmbedOptions, error) {
+// what can be checked before anything is sent. editable is true for the
+// items AllowEdit and AllowSaveAs apply to (Power BI reports).
+func (o *EmbedOptions) check(editable bool) (*EmbedOptions, error) {
 	if o == nil {
 		return &EmbedOptions{}, nil
+	}
+	if !editable && (o.AllowEdit || o.AllowSaveAs) {
+		return nil, invalid("EmbedOptions", "AllowEdit and AllowSaveAs apply to Power BI reports only")
 	}
 	if err := checkLifetime(o.LifetimeInMinutes); err != nil {
 		return nil, err
@@ -104,7 +108,7 @@ func (o *EmbedOptions) check() (*EmbedOptions, error) {
 //
 // https://learn.microsoft.com/rest/api/power-bi/embed-token/generate-token
 func (c *Client) ReportEmbedConfig(ctx context.Context, groupID, reportID string, opts *EmbedOptions) (*EmbedConfig, error) {
-	o, err := opts.check()
+	o, err := opts.check(true)
 	if err != nil {
 		return nil, err
 	}
@@ -152,10 +156,7 @@ func (c *Client) ReportEmbedConfig(ctx context.Context, groupID, reportID string
 //
 // https://learn.microsoft.com/rest/api/power-bi/embed-token/dashboards-generate-token-in-group
 func (c *Client) DashboardEmbedConfig(ctx context.Context, groupID, dashboardID string, opts *EmbedOptions) (*EmbedConfig, error) {
-	o, err := opts.check()
-	if err == nil {
-		err = o.viewOnly()
-	}
+	o, err := opts.check(false)
 	if err != nil {
 		return nil, err
 	}
@@ -175,10 +176,7 @@ func (c *Client) DashboardEmbedConfig(ctx context.Context, groupID, dashboardID 
 //
 // https://learn.microsoft.com/rest/api/power-bi/embed-token/tiles-generate-token-in-group
 func (c *Client) TileEmbedConfig(ctx context.Context, groupID, dashboardID, tileID string, opts *EmbedOptions) (*EmbedConfig, error) {
-	o, err := opts.check()
-	if err == nil {
-		err = o.viewOnly()
-	}
+	o, err := opts.check(false)
 	if err != nil {
 		return nil, err
 	}
@@ -203,10 +201,7 @@ func (c *Client) TileEmbedConfig(ctx context.Context, groupID, dashboardID, tile
 //
 // https://learn.microsoft.com/rest/api/power-bi/embed-token/datasets-generate-token-in-group
 func (c *Client) QnAEmbedConfig(ctx context.Context, groupID, datasetID string, opts *EmbedOptions) (*EmbedConfig, error) {
-	o, err := opts.check()
-	if err == nil {
-		err = o.viewOnly()
-	}
+	o, err := opts.check(false)
 	if err != nil {
 		return nil, err
 	}
@@ -223,13 +218,6 @@ func (c *Client) QnAEmbedConfig(ctx context.Context, groupID, datasetID string, 
 		return nil, err
 	}
 	return (&EmbedConfig{Type: EmbedTypeQnA, ID: d.ID, EmbedURL: d.QnaEmbedURL, DatasetIDs: []string{d.ID}}).with(tok), nil
-}
-
-func (o *EmbedOptions) viewOnly() error {
-	if o.AllowEdit || o.AllowSaveAs {
-		return invalid("EmbedOptions", "AllowEdit and AllowSaveAs apply to Power BI reports only")
-	}
-	return nil
 }
 
 func (o *EmbedOptions) v1(ids []EffectiveIdentity) GenerateTokenRequest {

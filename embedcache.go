@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -239,9 +240,6 @@ func safeFetch(ctx context.Context, fetch func(context.Context) (*EmbedConfig, e
 
 func (c *EmbedConfig) clone() *EmbedConfig {
 	out := *c
-	out.DatasetIDs = append([]string(nil), c.DatasetIDs...)
-	if c.DatasetIDs == nil {
-		out.DatasetIDs = nil
-	}
+	out.DatasetIDs = slices.Clone(c.DatasetIDs)
 	return &out
 }

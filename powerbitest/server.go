@@ -45,7 +45,7 @@ type Server struct {
 	mux *http.ServeMux
 
 	mu         sync.Mutex
-	now        time.Time     // the fake clock; it moves only by Advance
+	start      time.Time     // the frozen clock's start (unused with WithRealClock)
 	realClock  bool          // with WithRealClock: the clock is the real time plus offset
 	offset     time.Duration // what Advance added
 	expiresIn  time.Duration
@@ -81,7 +81,7 @@ func WithCloud(c powerbi.Cloud) Option {
 }
 
 // WithStartTime sets the fake clock's start (default: the real time at NewServer).
-func WithStartTime(t time.Time) Option { return func(s *Server) { s.now = t } }
+func WithStartTime(t time.Time) Option { return func(s *Server) { s.start = t } }
 
 // WithRealClock makes the fake clock follow the real time (Advance still
 // moves it ahead), for a fake that runs a demo or a browser test, where
@@ -91,7 +91,7 @@ func WithRealClock() Option { return func(s *Server) { s.realClock = true } }
 // NewServer starts the fake on a loopback TLS server.
 func NewServer(opts ...Option) *Server {
 	s := &Server{
-		now:        time.Now().UTC().Truncate(time.Second),
+		start:      time.Now().UTC().Truncate(time.Second),
 		expiresIn:  time.Hour,
 		scope:      powerbi.CloudPublic.Scope,
 		appHost:    powerbi.CloudPublic.AppHost,
@@ -157,13 +157,12 @@ func (s *Server) nowLocked() time.Time {
 	if s.realClock {
 		return time.Now().UTC().Add(s.offset)
 	}
-	return s.now
+	return s.start.Add(s.offset)
 }
 
 // Advance moves the fake clock: access and embed tokens expire by it.
 func (s *Server) Advance(d time.Duration) {
 	s.mu.Lock()
-	s.now = s.now.Add(d)
 	s.offset += d
 	s.mu.Unlock()
 }
