@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -114,9 +113,7 @@ func (s *benchServer) raw() (generateFunc, func()) {
 }
 
 func (s *benchServer) sdk(tb testing.TB) (generateFunc, func()) {
-	tr := newDefaultTransport()
-	tr.TLSClientConfig = s.srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
-	c, err := NewClient(expiringToken(testToken, time.Hour), WithBaseURL(s.srv.URL), WithHTTPClient(&http.Client{Transport: tr}))
+	c, err := NewClient(expiringToken(testToken, time.Hour), WithBaseURL(s.srv.URL), WithHTTPClient(sdkHTTPClient(s.srv)))
 	require.NoError(tb, err)
 	return func(ctx context.Context) (*EmbedToken, error) {
 		return c.Reports.GenerateTokenInGroup(ctx, groupID, reportID, benchRequest)
@@ -190,29 +187,15 @@ func BenchmarkTokenCacheHit(b *testing.B) {
 func TestColdCacheOneTokenRequestThroughClient(t *testing.T) {
 	s := newBenchServer(t)
 	auth := &countingAuth{life: time.Hour, delay: 20 * time.Millisecond}
-	tr := newDefaultTransport()
-	tr.TLSClientConfig = s.srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
-	c, err := NewClient(auth, WithBaseURL(s.srv.URL), WithHTTPClient(&http.Client{Transport: tr}))
+	c, err := NewClient(auth, WithBaseURL(s.srv.URL), WithHTTPClient(sdkHTTPClient(s.srv)))
 	require.NoError(t, err)
 	defer c.CloseIdleConnections()
 
-	const n = 10000
-	var wg sync.WaitGroup
-	var failures atomic.Int64
-	start := make(chan struct{})
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			if _, err := c.Reports.GenerateTokenInGroup(context.Background(), groupID, reportID, benchRequest); err != nil {
-				failures.Add(1)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
-	assert.Zero(t, failures.Load())
+	failures := concurrently(10000, 1, func() error {
+		_, err := c.Reports.GenerateTokenInGroup(context.Background(), groupID, reportID, benchRequest)
+		return err
+	})
+	assert.Zero(t, failures)
 	assert.EqualValues(t, 1, auth.calls.Load(), "10,000 goroutines, one token request")
 	assert.LessOrEqual(t, s.conns.Load(), int64(64), "never more connections than MaxConnsPerHost")
 }
@@ -222,21 +205,11 @@ func TestConnectionsOpenedAtMostConcurrency(t *testing.T) {
 	s := newBenchServer(t)
 	generate, closeIdle := s.sdk(t)
 	defer closeIdle()
-	var wg sync.WaitGroup
-	var failures atomic.Int64
-	for range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 1000 {
-				if _, err := generate(context.Background()); err != nil {
-					failures.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	assert.Zero(t, failures.Load())
+	failures := concurrently(64, 1000, func() error {
+		_, err := generate(context.Background())
+		return err
+	})
+	assert.Zero(t, failures)
 	assert.LessOrEqual(t, s.conns.Load(), int64(64), "64 callers × 1,000 calls")
 	assert.Positive(t, s.conns.Load())
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,4 +175,34 @@ func dropZero(v any) any {
 		}
 	}
 	return v
+}
+
+// sdkHTTPClient is the SDK's own default transport, trusting srv's certificate.
+func sdkHTTPClient(srv *httptest.Server) *http.Client {
+	tr := newDefaultTransport()
+	tr.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+	return &http.Client{Transport: tr}
+}
+
+// concurrently starts n goroutines together, each making calls calls, and
+// returns how many calls failed.
+func concurrently(n, calls int, call func() error) int64 {
+	var wg sync.WaitGroup
+	var failures atomic.Int64
+	start := make(chan struct{})
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for range calls {
+				if call() != nil {
+					failures.Add(1)
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return failures.Load()
 }

@@ -53,11 +53,7 @@ func (f *fakeAPI) client(t *testing.T, auth Authenticator, opts ...Option) *Clie
 }
 
 // httpClient is the SDK's own default transport, trusting the test server's certificate.
-func (f *fakeAPI) httpClient() *http.Client {
-	tr := newDefaultTransport()
-	tr.TLSClientConfig = f.srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
-	return &http.Client{Transport: tr}
-}
+func (f *fakeAPI) httpClient() *http.Client { return sdkHTTPClient(f.srv) }
 
 // sequence answers the i-th request with the i-th handler, repeating the last.
 func sequence(hs ...http.HandlerFunc) http.HandlerFunc {
@@ -426,26 +422,17 @@ func TestLoadConnectionReuse(t *testing.T) {
 
 	f2 := newFakeAPI(t, respond(200, tokenJSON))
 	c2 := f2.client(t, nil)
-	var failures atomic.Int64
+	var failures int64
 	burst := func(calls int) {
-		var wg sync.WaitGroup
-		for range 64 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for range calls {
-					if _, err := genToken(c2); err != nil {
-						failures.Add(1)
-					}
-				}
-			}()
-		}
-		wg.Wait()
+		failures += concurrently(64, calls, func() error {
+			_, err := genToken(c2)
+			return err
+		})
 	}
 	burst(1)
 	warm := f2.conns.Load()
 	burst(50)
-	assert.Zero(t, failures.Load())
+	assert.Zero(t, failures)
 	assert.LessOrEqual(t, warm, int64(64), "connections opened <= concurrency")
 	assert.Equal(t, warm, f2.conns.Load(), "no connection re-opened after warm-up")
 	assert.EqualValues(t, 64*51, f2.requests.Load())

@@ -161,19 +161,11 @@ func TestScenario16SingleFlightThroughClient(t *testing.T) {
 	auth := &countingAuth{life: time.Hour, delay: 50 * time.Millisecond}
 	c, mt := mockClient(t, auth)
 	mt.RegisterNoResponder(httpmock.NewStringResponder(200, `{"value":[]}`))
-	var wg sync.WaitGroup
-	var failures atomic.Int64
-	for range 100 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := c.Reports.GetReports(context.Background()); err != nil {
-				failures.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	assert.Zero(t, failures.Load())
+	failures := concurrently(100, 1, func() error {
+		_, err := c.Reports.GetReports(context.Background())
+		return err
+	})
+	assert.Zero(t, failures)
 	assert.EqualValues(t, 1, auth.calls.Load())
 	assert.Equal(t, 100, mt.GetTotalCallCount())
 }
