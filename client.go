@@ -1,6 +1,7 @@
 package powerbi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -399,11 +400,13 @@ func (c *Client) decode(req *http.Request, st *callState, resp *http.Response, o
 		return c.apiError(req, st, resp, nil, errors.New("empty body where JSON was expected"))
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		cause := fmt.Errorf("the body is not the expected JSON: %w", err)
-		// Quote only what is clearly not JSON (an HTML page, say): a broken JSON
-		// body could hold an embed token.
-		if body[0] != '{' && body[0] != '[' {
-			cause = errors.New(snippet(resp.Header.Get("Content-Type"), body))
+		secrets := append(querySecrets(req.URL), st.token)
+		// The decoder quotes values (a timestamp it could not parse, say), which
+		// could be tokens: the text is cleaned, the error kept for errors.As.
+		var cause error = redactedError{err, "the body is not the expected JSON: " + oneLine(redact(err.Error(), secrets...), 200)}
+		// Quote only what is clearly not JSON (an HTML page, say).
+		if first := bytes.TrimLeft(body, " \t\r\n"); len(first) == 0 || first[0] != '{' && first[0] != '[' {
+			cause = errors.New(snippet(resp.Header.Get("Content-Type"), body, secrets...))
 		}
 		return c.apiError(req, st, resp, nil, cause)
 	}
@@ -428,8 +431,7 @@ func (c *Client) apiError(req *http.Request, st *callState, resp *http.Response,
 		e.RetryAfter = retryAfter(resp.Header, time.Now())
 	}
 	if cause == nil {
-		e.parseBody(resp.Header, body)
-		e.Message = redact(e.Message, append(querySecrets(req.URL), st.token)...)
+		e.parseBody(resp.Header, body, append(querySecrets(req.URL), st.token)...)
 		e.Hint = apiHint(e)
 	}
 	return e

@@ -231,7 +231,8 @@ type pbiErrorBody struct {
 }
 
 // parseBody fills Code and Message from an error response's body and headers.
-func (e *APIError) parseBody(h http.Header, body []byte) {
+// secrets are removed from any text taken from the response.
+func (e *APIError) parseBody(h http.Header, body []byte, secrets ...string) {
 	body = trimBOM(body)
 	var pb pbiErrorBody
 	if len(body) > 0 && json.Unmarshal(body, &pb) == nil {
@@ -253,21 +254,23 @@ func (e *APIError) parseBody(h http.Header, body []byte) {
 				}
 			}
 		}
-		e.Message = oneLine(e.Message, 300)
+		e.Code = oneLine(redact(e.Code, secrets...), 100)
+		e.Message = oneLine(redact(e.Message, secrets...), 300)
 	} else if len(body) > 0 {
-		e.Message = snippet(h.Get("Content-Type"), body)
+		e.Message = snippet(h.Get("Content-Type"), body, secrets...)
 	}
 	if e.Code == "" {
-		e.Code = oneLine(h.Get("X-PowerBI-Error-Info"), 100)
+		e.Code = oneLine(redact(h.Get("X-PowerBI-Error-Info"), secrets...), 100)
 	}
 }
 
-// snippet renders a non-JSON body as a short, single-line, tag-free excerpt.
-func snippet(contentType string, body []byte) string {
+// snippet renders a non-JSON body as a short, single-line, tag-free excerpt
+// without secrets (removed before and after the tags, which could split one).
+func snippet(contentType string, body []byte, secrets ...string) string {
 	if !utf8.Valid(body) {
-		return fmt.Sprintf("%d bytes of non-text %s body", len(body), orDash(contentType))
+		return fmt.Sprintf("%d bytes of non-text %s body", len(body), orDash(oneLine(contentType, 60)))
 	}
-	s := string(body)
+	s := redact(string(body), secrets...)
 	if len(s) > 4096 {
 		s = s[:4096]
 	}
@@ -288,7 +291,7 @@ func snippet(contentType string, body []byte) string {
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
-	return "non-JSON " + orDash(strings.TrimSpace(ct)) + " body: " + strconv.Quote(oneLine(b.String(), 120))
+	return "non-JSON " + orDash(oneLine(ct, 60)) + " body: " + strconv.Quote(oneLine(redact(b.String(), secrets...), 120))
 }
 
 // hintTokenExpired is the hint for a token the API refused as expired (401 or 403).
@@ -348,19 +351,21 @@ func newAuthError(status int, contentType string, body []byte, cause error, secr
 	e := &AuthError{StatusCode: status, cause: cause}
 	body = trimBOM(body)
 	var eb entraErrorBody
+	// Secrets are removed before oneLine folds spaces, so a secret with a run of
+	// spaces in it is still found.
+	clean := func(s string, max int) string { return oneLine(redact(s, secrets...), max) }
 	if len(body) > 0 && json.Unmarshal(body, &eb) == nil {
-		e.ErrorCode = oneLine(eb.Error, 60)
-		e.Description = oneLine(firstLine(eb.ErrorDescription), 300)
+		e.ErrorCode = clean(eb.Error, 60)
+		e.Description = clean(firstLine(eb.ErrorDescription), 300)
 		e.AADSTSCodes = eb.ErrorCodes
-		e.TraceID = oneLine(eb.TraceID, 60)
-		e.CorrelationID = oneLine(eb.CorrelationID, 60)
+		e.TraceID = clean(eb.TraceID, 60)
+		e.CorrelationID = clean(eb.CorrelationID, 60)
 		if len(e.AADSTSCodes) == 0 {
 			e.AADSTSCodes = aadstsFromText(eb.ErrorDescription)
 		}
 	} else if len(body) > 0 {
-		e.Description = snippet(contentType, body)
+		e.Description = snippet(contentType, body, secrets...)
 	}
-	e.Description = redact(e.Description, secrets...)
 	e.Hint = authHint(e)
 	return e
 }
@@ -425,9 +430,11 @@ func aadstsFromText(s string) []int {
 	}
 }
 
-// oneLine makes s safe for a one-line message: control characters become
-// spaces, runs of spaces fold, and it is cut at max runes.
+// oneLine makes s safe for a one-line message: opaque runs that may be tokens
+// are redacted (see scrubTokens), control characters become spaces, runs of
+// spaces fold, and it is cut at max runes.
 func oneLine(s string, max int) string {
+	s = scrubTokens(s)
 	var b strings.Builder
 	space := false
 	n := 0
@@ -448,6 +455,43 @@ func oneLine(s string, max int) string {
 		b.WriteRune(r)
 		n++
 	}
+	return b.String()
+}
+
+// minTokenRun is the length from which an unbroken run of base64, base64url,
+// JWT or percent-encoded characters is taken for a token. Power BI embed
+// tokens, Entra access tokens and client secrets are all longer; GUIDs (36)
+// and error codes are shorter.
+const minTokenRun = 40
+
+func isTokenByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("+/=_.-%~", c) >= 0
+}
+
+// scrubTokens replaces every run of at least minTokenRun token characters with
+// [REDACTED]. Text quoted from a response (a message, a page snippet) could
+// hold a token the SDK never saw, so no known value to redact exists.
+func scrubTokens(s string) string {
+	var b strings.Builder
+	start, done := 0, 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && isTokenByte(s[i]) {
+			continue
+		}
+		if i-start >= minTokenRun {
+			if b.Len() == 0 {
+				b.Grow(len(s))
+			}
+			b.WriteString(s[done:start])
+			b.WriteString("[REDACTED]")
+			done = i
+		}
+		start = i + 1
+	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
 	return b.String()
 }
 

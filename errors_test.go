@@ -139,3 +139,20 @@ func TestRequestIDAndAttemptsInContextError(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Contains(t, err.Error(), "/v1.0/myorg/reports")
 }
+
+// Text quoted from a response loses anything shaped like a token; GUIDs,
+// codes and ordinary words stay.
+func TestScrubTokens(t *testing.T) {
+	guid := "cfafbeb1-8037-4d0c-896e-a46fb27ff229"
+	jwt := "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2FuYWx5c2lzIn0.c2ln"
+	for in, want := range map[string]string{
+		"dataset " + guid + " requires effective identity": "dataset " + guid + " requires effective identity",
+		"token " + jwt + " refused":                        "token [REDACTED] refused",
+		jwt:                                                "[REDACTED]",
+		"a " + strings.Repeat("x", 39) + " b":              "a " + strings.Repeat("x", 39) + " b",
+		"a " + strings.Repeat("x", 40) + "," + jwt:         "a [REDACTED],[REDACTED]",
+		"": "",
+	} {
+		assert.Equal(t, want, scrubTokens(in), in)
+	}
+}

@@ -110,6 +110,8 @@ func (p RetryPolicy) checkRetry(ctx context.Context, resp *http.Response, err er
 func (p RetryPolicy) backoff(waitMin, waitMax time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil {
 		if ra := retryAfter(resp.Header, time.Now()); ra > 0 {
+			// The floor holds here too: "retry-after-ms: 1" must not become a hot loop.
+			ra = max(ra, waitMin)
 			return ra + jitter(ra/10)
 		}
 	}
