@@ -24,6 +24,10 @@ const (
 	maxSuccessBody = 16 << 20
 	// maxErrorBody caps an error body; only its first part is ever shown.
 	maxErrorBody = 1 << 20
+	// defaultBodyTimeout bounds reading one response body after its headers
+	// came: a server trickling bytes cannot hold a call without a deadline
+	// forever. The attempt fails like a body cut short, and is retried.
+	defaultBodyTimeout = 60 * time.Second
 )
 
 // Client calls the Power BI REST API. Create it with NewClient; it is immutable
@@ -66,6 +70,7 @@ type clientConfig struct {
 	profileID   string
 	allowHTTP   bool
 	minLifetime time.Duration
+	bodyTimeout time.Duration // tests shorten it
 }
 
 // WithCloud selects a sovereign cloud's API root. Give the Authenticator the same Cloud.
@@ -190,7 +195,7 @@ func NewClient(auth Authenticator, opts ...Option) (*Client, error) {
 	if auth == nil {
 		return nil, invalid("auth", "the Authenticator is nil")
 	}
-	cfg := clientConfig{cloud: CloudPublic, retry: DefaultRetryPolicy(), minLifetime: defaultMinLifetime}
+	cfg := clientConfig{cloud: CloudPublic, retry: DefaultRetryPolicy(), minLifetime: defaultMinLifetime, bodyTimeout: defaultBodyTimeout}
 	for _, opt := range opts {
 		if opt == nil {
 			return nil, invalid("option", "is nil")
@@ -212,7 +217,7 @@ func NewClient(auth Authenticator, opts ...Option) (*Client, error) {
 		profileID:   cfg.profileID,
 		minLifetime: cfg.minLifetime,
 	}
-	t := &apiTransport{base: c.base, tokens: c.tokens, host: root.Host, allowHTTP: cfg.allowHTTP, logger: cfg.logger}
+	t := &apiTransport{base: c.base, tokens: c.tokens, host: root.Host, allowHTTP: cfg.allowHTTP, logger: cfg.logger, bodyTimeout: cfg.bodyTimeout}
 	c.userAgentHeader = []string{c.userAgent}
 	c.rc = newRetryClient(innerClient(cfg.httpClient, t), cfg.retry)
 	c.common.client = c
@@ -256,7 +261,9 @@ func (c *Client) Format(f fmt.State, _ rune) {
 
 // newDefaultTransport is one pooled transport per Client, with idle
 // connections per host sized for concurrent page views, and timeouts on dial,
-// TLS and response headers. The caller's context bounds the rest.
+// TLS and response headers. The body must then come in full within
+// defaultBodyTimeout (apiTransport), whatever transport is used; the caller's
+// context bounds the whole call.
 //
 // MaxConnsPerHost equals MaxIdleConnsPerHost: without it, a caller that sends
 // its next request while its last connection is still on the way back to the

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 // fakeAPI is a loopback TLS server that counts requests and new connections.
@@ -445,4 +446,127 @@ func TestContextAlreadyCancelled(t *testing.T) {
 	_, err := f.client(t, nil).Reports.GenerateTokenInGroup(ctx, groupID, reportID, GenerateTokenRequest{})
 	assert.True(t, errors.Is(err, context.Canceled))
 	assert.EqualValues(t, 0, f.requests.Load())
+}
+
+// hangUp closes the connection without answering.
+func hangUp(w http.ResponseWriter, _ *http.Request) {
+	conn, _, err := w.(http.Hijacker).Hijack()
+	if err == nil {
+		conn.Close()
+	}
+}
+
+// Scenario 8: a connection closed before any response is retried, for a GET
+// and for GenerateToken, and the retry succeeds.
+func TestScenario08ConnectionClosedBeforeResponse(t *testing.T) {
+	t.Parallel()
+	f := newFakeAPI(t, sequence(hangUp, respond(200, `{"value":[{"id":"`+reportID+`","name":"r"}]}`)))
+	reports, err := f.client(t, nil).Reports.GetReports(context.Background())
+	require.NoError(t, err)
+	require.Len(t, reports, 1)
+	assert.Equal(t, reportID, reports[0].ID)
+	assert.EqualValues(t, 2, f.requests.Load())
+
+	f2 := newFakeAPI(t, sequence(hangUp, hangUp, respond(200, tokenJSON)))
+	tok, err := genToken(f2.client(t, nil))
+	require.NoError(t, err)
+	assert.Equal(t, "H4sI-embed", tok.Token)
+	assert.EqualValues(t, 3, f2.requests.Load())
+
+	// Hanging up on every attempt ends with the connection error and the count.
+	f3 := newFakeAPI(t, hangUp)
+	_, err = f3.client(t, nil).Reports.GetReports(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "5 attempts")
+	assert.EqualValues(t, 5, f3.requests.Load())
+}
+
+// trickle sends headers, then one byte of a JSON body every 20 ms, forever
+// (until the client goes away or stop closes).
+func trickle(stop <-chan struct{}) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(200)
+		for {
+			if _, err := w.Write([]byte(" ")); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-stop:
+				return
+			case <-r.Context().Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// neverAnswer holds the request until the client goes away or stop closes.
+func neverAnswer(stop <-chan struct{}) http.HandlerFunc {
+	return func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-stop:
+		case <-r.Context().Done():
+		}
+	}
+}
+
+// Scenario 25: a slow server, whether its headers never come or its body
+// trickles, is bounded by the caller's context and, without a deadline, by
+// the SDK's own timeouts; no goroutine outlives the call. Not parallel, so the
+// leak check sees only this test's goroutines.
+func TestScenario25SlowServer(t *testing.T) {
+	shortHeaderWait := func(f *fakeAPI) Option {
+		hc := f.httpClient()
+		hc.Transport.(*http.Transport).ResponseHeaderTimeout = 150 * time.Millisecond
+		return WithHTTPClient(hc)
+	}
+	shortBodyWait := func(c *clientConfig) error { c.bodyTimeout = 150 * time.Millisecond; return nil }
+	oneRetry := WithRetryPolicy(RetryPolicy{MaxRetries: 1, WaitMin: time.Millisecond, WaitMax: time.Millisecond})
+	for _, tc := range []struct {
+		name     string
+		handler  func(stop <-chan struct{}) http.HandlerFunc
+		deadline time.Duration // 0: no deadline, the SDK's timeouts must end the call
+		opts     func(*fakeAPI) []Option
+		want     string
+	}{
+		{"headers never come, caller's deadline", neverAnswer, 200 * time.Millisecond, nil, "context deadline exceeded"},
+		{"headers never come, header timeout", neverAnswer, 0,
+			func(f *fakeAPI) []Option { return []Option{shortHeaderWait(f), oneRetry} }, "timeout awaiting response headers (2 attempts)"},
+		{"body trickles, caller's deadline", trickle, 200 * time.Millisecond, nil, "context deadline exceeded"},
+		{"body trickles, body timeout", trickle, 0,
+			func(*fakeAPI) []Option { return []Option{shortBodyWait, oneRetry} }, "the body did not arrive in full within 150ms (2 attempts)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			stop := make(chan struct{})
+			f := newFakeAPI(t, tc.handler(stop))
+			var opts []Option
+			if tc.opts != nil {
+				opts = tc.opts(f)
+			}
+			c := f.client(t, nil, opts...)
+			ctx := context.Background()
+			if tc.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.deadline)
+				defer cancel()
+			}
+			start := time.Now()
+			_, err := c.Reports.GetReports(ctx)
+			elapsed := time.Since(start)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			if tc.deadline > 0 {
+				assert.ErrorIs(t, err, context.DeadlineExceeded)
+			}
+			// Generous bounds: this checks that the call ends, not how fast.
+			assert.Less(t, elapsed, 3*time.Second)
+			close(stop)
+			f.srv.Close()
+			c.base.(*http.Transport).CloseIdleConnections()
+		})
+	}
 }

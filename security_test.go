@@ -287,24 +287,6 @@ func TestScenario24DocumentedLimits(t *testing.T) {
 	assert.NoError(t, err)
 }
 
-// Scenario 25 (partly): a server that never sends headers is bounded by the caller's context.
-func TestSlowServerBoundedByContext(t *testing.T) {
-	release := make(chan struct{})
-	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	})
-	defer close(release)
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := f.client(t, nil).Reports.GetReports(ctx)
-	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Less(t, time.Since(start), 2*time.Second)
-}
-
 func TestNewClientOptions(t *testing.T) {
 	for name, opt := range map[string]Option{
 		"nil http client":    WithHTTPClient(nil),

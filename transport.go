@@ -17,11 +17,12 @@ import (
 // before success is reported, and replays a request once when the API refuses
 // the token as expired or invalid.
 type apiTransport struct {
-	base      http.RoundTripper
-	tokens    *tokenCache
-	host      string
-	allowHTTP bool
-	logger    *slog.Logger
+	base        http.RoundTripper
+	tokens      *tokenCache
+	host        string
+	allowHTTP   bool
+	logger      *slog.Logger
+	bodyTimeout time.Duration
 }
 
 // bodyError is a response whose body could not be read to the end. It is
@@ -89,7 +90,14 @@ func (t *apiTransport) send(req *http.Request, st *callState, authorize bool) (*
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		limit = maxErrorBody
 	}
+	// Closing the body from the timer ends a read that is still waiting. The
+	// read may then end without an error, so whether the timer fired decides:
+	// what was read by then is not the whole body.
+	timer := time.AfterFunc(t.bodyTimeout, func() { resp.Body.Close() })
 	body, err := readBody(resp.Body, limit)
+	if !timer.Stop() {
+		err = fmt.Errorf("the body did not arrive in full within %s", t.bodyTimeout)
+	}
 	resp.Body.Close()
 	rid := resp.Header.Get("RequestId")
 	if err != nil {
