@@ -113,7 +113,7 @@ func NewClientSecretAuthenticator(tenantID, clientID, clientSecret string, opts 
 		AuthStyle:    oauth2.AuthStyleInParams,
 	}
 	a.fetch = cfg.Token
-	a.secrets = []string{clientSecret}
+	a.secrets = withEncodings(clientSecret)
 	return a, nil
 }
 
@@ -181,7 +181,7 @@ func NewPasswordAuthenticator(tenantID, clientID, username, password string, opt
 	a.fetch = func(ctx context.Context) (*oauth2.Token, error) {
 		return cfg.PasswordCredentialsToken(ctx, username, password)
 	}
-	a.secrets = []string{password}
+	a.secrets = withEncodings(password)
 	return a, nil
 }
 

@@ -459,7 +459,7 @@ func querySecrets(u *url.URL) []string {
 	for _, vs := range u.Query() {
 		for _, v := range vs {
 			if len(v) >= 4 {
-				out = append(out, v, url.QueryEscape(v), strings.ReplaceAll(url.QueryEscape(v), "+", "%20"))
+				out = append(out, withEncodings(v)...)
 			}
 		}
 	}

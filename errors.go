@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -516,6 +517,18 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// withEncodings returns each secret as it is and as a form or query string
+// encodes it ("a b&c" as "a+b%26c" and "a%20b%26c"), the forms in which a
+// server may echo a request back.
+func withEncodings(secrets ...string) []string {
+	out := make([]string, 0, 3*len(secrets))
+	for _, s := range secrets {
+		q := url.QueryEscape(s)
+		out = append(out, s, q, strings.ReplaceAll(q, "+", "%20"))
+	}
+	return out
 }
 
 func redact(s string, secrets ...string) string {
