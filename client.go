@@ -407,7 +407,7 @@ func (c *Client) decode(req *http.Request, st *callState, resp *http.Response, o
 		return c.apiError(req, st, resp, nil, errors.New("empty body where JSON was expected"))
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		secrets := append(querySecrets(req.URL), st.token)
+		secrets := st.secrets(req.URL)
 		// The decoder quotes values (a timestamp it could not parse, say), which
 		// could be tokens: the text is cleaned, the error kept for errors.As.
 		var cause error = redactedError{err, "the body is not the expected JSON: " + oneLine(redact(err.Error(), secrets...), 200)}
@@ -426,9 +426,10 @@ func (c *Client) decode(req *http.Request, st *callState, resp *http.Response, o
 // apiError describes a response as an *APIError. cause is set for a 2xx that
 // could not be used (or a body that could not be read).
 func (c *Client) apiError(req *http.Request, st *callState, resp *http.Response, body []byte, cause error) *APIError {
+	secrets := st.secrets(req.URL)
 	e := &APIError{
 		StatusCode: resp.StatusCode,
-		RequestID:  oneLine(resp.Header.Get("RequestId"), 64),
+		RequestID:  requestID(resp.Header, secrets),
 		Method:     req.Method,
 		URL:        redactedURL(req.URL),
 		Attempts:   st.attempts,
@@ -438,7 +439,7 @@ func (c *Client) apiError(req *http.Request, st *callState, resp *http.Response,
 		e.RetryAfter = retryAfter(resp.Header, time.Now())
 	}
 	if cause == nil {
-		e.parseBody(resp.Header, body, append(querySecrets(req.URL), st.token)...)
+		e.parseBody(resp.Header, body, secrets...)
 		e.Hint = apiHint(e)
 	}
 	return e
@@ -448,6 +449,17 @@ var (
 	acceptJSON      = []string{"application/json"}
 	contentTypeJSON = []string{"application/json; charset=utf-8"}
 )
+
+// secrets lists what must not reach an error text or a log line even when a
+// server quotes it back: the access token sent and u's query string.
+func (st *callState) secrets(u *url.URL) []string {
+	return append(querySecrets(u), st.token)
+}
+
+// requestID is the RequestId header, made safe to quote.
+func requestID(h http.Header, secrets []string) string {
+	return oneLine(redact(h.Get("RequestId"), secrets...), 64)
+}
 
 // querySecrets lists what of u's query string must not reach an error text
 // even when the service quotes it back: the raw query and its longer values.

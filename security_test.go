@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -152,6 +153,205 @@ func TestScenario21NoSecretsInErrorsOrLogs(t *testing.T) {
 	text := w.text()
 	require.Contains(t, text, "AADSTS7000215", "the checked text holds the real errors")
 	require.Contains(t, w.logs.String(), "status=401", "debug logs were written")
+	w.assertClean(t, map[string]string{
+		"client secret": sentinelSecret, "password": sentinelPassword, "access token": sentinelAccess,
+		"embed token": sentinelEmbed, "query string": sentinelQuery, "private key": keyFragment, "client assertion": assertions[0],
+	})
+}
+
+// Scenario 21 through every failing path of the suite: each fault of
+// RELIABILITY.md (throttling, retries running out, a cancelled backoff, a
+// refused token, HTML pages, broken, huge, cut and trickling bodies, a
+// connection hung up), Entra's refusals in every form, bad input, and
+// panicking Authenticators, behind the Client and behind the EmbedCache. The
+// servers echo the token, the query string and the form they were sent, and
+// put the embed token wherever a response could carry it.
+func TestScenario21SecretsThroughEveryFailingPath(t *testing.T) {
+	w := newLeakWitness()
+	fast := RetryPolicy{MaxRetries: 1, WaitMin: time.Millisecond, WaitMax: time.Millisecond, MaxRetryAfter: time.Minute}
+	echo := func(r *http.Request) string {
+		return r.Header.Get("Authorization") + " " + r.URL.RawQuery + " " + url.QueryEscape(r.URL.RawQuery) + " " + sentinelEmbed
+	}
+	echoJSON := func(status int, headers ...string) http.HandlerFunc {
+		return func(rw http.ResponseWriter, r *http.Request) {
+			respond(status, `{"error":{"code":"`+sentinelAccess+`","message":"`+echo(r)+`"}}`, headers...)(rw, r)
+		}
+	}
+	echoHTML := func(status int) http.HandlerFunc {
+		return func(rw http.ResponseWriter, r *http.Request) {
+			respond(status, "<html><body><p>"+echo(r)+"</p><i>"+sentinelAccess[:10]+"</i>"+sentinelAccess[10:]+"</body></html>", "Content-Type", "text/html")(rw, r)
+		}
+	}
+	huge := func(status int) http.HandlerFunc {
+		return func(rw http.ResponseWriter, r *http.Request) {
+			respond(status, `{"error":{"message":"`+echo(r)+strings.Repeat("x", 11<<20)+`"}}`)(rw, r)
+		}
+	}
+	api := map[string]http.HandlerFunc{
+		"401 twice":                   echoJSON(401),
+		"403 TokenExpired twice":      echoJSON(403, "X-PowerBI-Error-Info", "TokenExpired"),
+		"429 Retry-After 1 h":         echoJSON(429, "Retry-After", "3600"),
+		"503 until retries run out":   echoJSON(503),
+		"400 RequestId echo":          echoJSON(400, "RequestId", sentinelAccess),
+		"502 HTML page":               echoHTML(502),
+		"200 HTML page":               echoHTML(200),
+		"200 broken JSON after space": respond(200, ` {"token":"`+sentinelEmbed+`","expiration":`),
+		"200 trailing garbage":        respond(200, `{"token":"`+sentinelEmbed+`","tokenId":"x","expiration":"2030-01-01T00:00:00Z"} `+sentinelEmbed),
+		"200 token as timestamp":      respond(200, `{"token":"x","tokenId":"x","expiration":"`+sentinelEmbed+`"}`),
+		"200 plain text":              respond(200, sentinelEmbed+" "+sentinelAccess, "Content-Type", "text/plain"),
+		"huge error body":             huge(500),
+		"huge 200 body":               huge(200),
+		"body cut short":              truncated,
+		"connection hung up":          hangUp,
+	}
+	for name, h := range api {
+		t.Run(name, func(t *testing.T) {
+			f := newFakeAPI(t, h)
+			c := f.client(t, StaticToken(sentinelAccess), WithLogger(w.logger), WithRetryPolicy(fast))
+			_, err := genToken(c)
+			w.failed(t, err)
+			_, err = c.Groups.GetGroups(context.Background(), &GetGroupsOptions{Filter: "name eq '" + sentinelQuery + "'"})
+			w.failed(t, err)
+			cache, err := NewEmbedCache(c, &EmbedCacheOptions{Logger: w.logger})
+			require.NoError(t, err)
+			_, err = cache.Report(context.Background(), groupID, reportID, nil)
+			w.failed(t, err)
+			w.printed = append(w.printed, c, cache)
+		})
+	}
+
+	t.Run("cancelled during backoff", func(t *testing.T) {
+		f := newFakeAPI(t, echoJSON(503))
+		c := f.client(t, StaticToken(sentinelAccess), WithLogger(w.logger),
+			WithRetryPolicy(RetryPolicy{MaxRetries: 3, WaitMin: time.Minute, WaitMax: time.Minute, MaxRetryAfter: time.Hour}))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer time.AfterFunc(100*time.Millisecond, cancel).Stop()
+		_, err := c.Groups.GetGroups(ctx, &GetGroupsOptions{Filter: sentinelQuery})
+		require.ErrorIs(t, err, context.Canceled)
+		w.failed(t, err)
+	})
+	t.Run("body trickles past the body timeout", func(t *testing.T) {
+		stop := make(chan struct{})
+		defer close(stop)
+		f := newFakeAPI(t, trickle(stop))
+		c := f.client(t, StaticToken(sentinelAccess), WithLogger(w.logger), WithRetryPolicy(RetryPolicy{}),
+			func(c *clientConfig) error { c.bodyTimeout = 50 * time.Millisecond; return nil })
+		_, err := c.Groups.GetGroups(context.Background(), &GetGroupsOptions{Filter: sentinelQuery})
+		w.failed(t, err)
+	})
+	t.Run("bad input", func(t *testing.T) {
+		c, _ := mockClient(t, StaticToken(sentinelAccess), WithLogger(w.logger))
+		_, err := c.Reports.GetReportInGroup(context.Background(), sentinelAccess, reportID)
+		w.failed(t, err)
+		_, err = c.Datasets.GetDatasetInGroup(context.Background(), groupID, sentinelEmbed+"/..")
+		w.failed(t, err)
+		_, err = c.Reports.GenerateTokenInGroup(context.Background(), groupID, reportID, GenerateTokenRequest{
+			AccessLevel: TokenAccessLevel(sentinelAccess),
+		})
+		w.failed(t, err)
+		_, err = c.Reports.GenerateTokenInGroup(context.Background(), groupID, reportID, GenerateTokenRequest{
+			Identities: []EffectiveIdentity{{Username: "a " + sentinelPassword, Roles: []string{sentinelSecret}, Datasets: []string{groupID}}},
+		})
+		w.failed(t, err)
+		_, err = c.Groups.GetGroups(ContextWithProfileID(context.Background(), sentinelAccess), nil)
+		w.failed(t, err)
+	})
+	t.Run("panicking Authenticator", func(t *testing.T) {
+		auth := AuthenticatorFunc(func(context.Context) (AccessToken, error) {
+			panic("cannot refresh " + sentinelAccess + " with " + sentinelSecret)
+		})
+		c, _ := mockClient(t, auth, WithLogger(w.logger))
+		_, err := genToken(c)
+		w.failed(t, err)
+		cache, err := NewEmbedCache(c, &EmbedCacheOptions{Logger: w.logger})
+		require.NoError(t, err)
+		_, err = cache.Report(context.Background(), groupID, reportID, nil)
+		w.failed(t, err)
+	})
+	t.Run("panicking Authenticator with an error value", func(t *testing.T) {
+		auth := AuthenticatorFunc(func(context.Context) (AccessToken, error) {
+			panic(fmt.Errorf("token %s", sentinelAccess))
+		})
+		c, _ := mockClient(t, auth, WithLogger(w.logger))
+		_, err := genToken(c)
+		w.failed(t, err)
+	})
+
+	// Entra: every way the token endpoint refuses, for each kind of credential.
+	var assertions []string
+	echoForm := func(r *http.Request) string {
+		if a := r.PostForm.Get("client_assertion"); a != "" {
+			assertions = append(assertions, a)
+		}
+		return strings.ReplaceAll(r.PostForm.Encode(), `"`, "") + " " + url.Values(r.PostForm).Get("client_secret")
+	}
+	entra := map[string]http.HandlerFunc{
+		"400 invalid_client": func(rw http.ResponseWriter, r *http.Request) {
+			respond(400, `{"error":"invalid_client","error_description":"AADSTS7000215: `+echoForm(r)+`","error_codes":[7000215],"trace_id":"`+r.PostForm.Get("client_secret")+r.PostForm.Get("password")+`"}`)(rw, r)
+		},
+		"200 with an error": func(rw http.ResponseWriter, r *http.Request) {
+			respond(200, `{"error":"invalid_grant","error_description":"`+echoForm(r)+`"}`)(rw, r)
+		},
+		"200 without access_token": func(rw http.ResponseWriter, r *http.Request) {
+			echoForm(r)
+			respond(200, `{"token_type":"Bearer","expires_in":3599}`)(rw, r)
+		},
+		"200 HTML login page": func(rw http.ResponseWriter, r *http.Request) {
+			respond(200, "<html><form><input value='"+echoForm(r)+"'></form></html>", "Content-Type", "text/html")(rw, r)
+		},
+		"500 HTML page": func(rw http.ResponseWriter, r *http.Request) {
+			respond(500, "<html><pre>"+echoForm(r)+"</pre></html>", "Content-Type", "text/html")(rw, r)
+		},
+		"429 throttled": func(rw http.ResponseWriter, r *http.Request) {
+			respond(429, `{"error":"temporarily_unavailable","error_description":"`+echoForm(r)+`"}`, "Retry-After-Ms", "1")(rw, r)
+		},
+		"200 broken JSON": func(rw http.ResponseWriter, r *http.Request) {
+			respond(200, `{"access_token":"`+sentinelAccess+`","expires_in":`+echoForm(r))(rw, r)
+		},
+	}
+	_, _, pemData := testCertificate(t)
+	certs, key, err := ParseCertificates(pemData)
+	require.NoError(t, err)
+	pemLines := strings.Split(string(pemData), "\n")
+	keyFragment := pemLines[len(pemLines)-3]
+	for name, h := range entra {
+		t.Run("Entra "+name, func(t *testing.T) {
+			te := newTokenEndpoint(t, h)
+			opts := te.opts()
+			opts.RetryPolicy = &fast
+			secretAuth, err := NewClientSecretAuthenticator(tenantID, clientID, sentinelSecret, opts)
+			require.NoError(t, err)
+			passAuth, err := NewPasswordAuthenticator(tenantID, clientID, "user@contoso.com", sentinelPassword, opts)
+			require.NoError(t, err)
+			certAuth, err := NewClientCertificateAuthenticator(tenantID, clientID, certs, key, opts)
+			require.NoError(t, err)
+			for _, a := range []Authenticator{secretAuth, passAuth, certAuth} {
+				_, err := a.Token(context.Background())
+				w.failed(t, err)
+				c, _ := mockClient(t, a, WithLogger(w.logger))
+				_, err = genToken(c)
+				w.failed(t, err)
+				cache, err := NewEmbedCache(c, &EmbedCacheOptions{Logger: w.logger})
+				require.NoError(t, err)
+				_, err = cache.Report(context.Background(), groupID, reportID, nil)
+				w.failed(t, err)
+				w.printed = append(w.printed, a, c)
+			}
+		})
+	}
+	// The Entra authority is down.
+	te := newTokenEndpoint(t, respond(200, ""))
+	te.srv.Close()
+	down, err := NewClientSecretAuthenticator(tenantID, clientID, sentinelSecret, te.opts())
+	require.NoError(t, err)
+	_, err = down.Token(context.Background())
+	w.failed(t, err)
+
+	require.NotEmpty(t, assertions)
+	text := w.text()
+	for _, want := range []string{"AADSTS7000215", "retry after 1h0m0s", "status=503", "level=DEBUG", "panicked", "the body did not arrive in full"} {
+		require.Contains(t, text, want, "the checked text holds the real failures")
+	}
 	w.assertClean(t, map[string]string{
 		"client secret": sentinelSecret, "password": sentinelPassword, "access token": sentinelAccess,
 		"embed token": sentinelEmbed, "query string": sentinelQuery, "private key": keyFragment, "client assertion": assertions[0],
