@@ -401,6 +401,52 @@ func TestScenario13HugeBody(t *testing.T) {
 	assert.EqualValues(t, 1, f.requests.Load(), "an oversized body is not retried")
 }
 
+// endlessBody is a response body that never ends: it counts what was read of it.
+type endlessBody struct {
+	pattern []byte
+	read    int64
+	closed  bool
+}
+
+func (b *endlessBody) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		n += copy(p[n:], b.pattern[int(b.read+int64(n))%len(b.pattern):])
+	}
+	b.read += int64(n)
+	return n, nil
+}
+
+func (b *endlessBody) Close() error { b.closed = true; return nil }
+
+// Scenario 13: endless JSON (a 200 whose list never closes) and an endless
+// error page: the SDK reads no more than the cap (so memory stays bounded by
+// it), closes the body, and fails with ErrUnexpectedResponse.
+func TestScenario13EndlessBodyReadUpToTheCap(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		status  int
+		pattern string
+		limit   int64
+	}{
+		{200, `{"id":"` + reportID + `","name":"r"},`, maxSuccessBody},
+		{503, "<p>Service Unavailable</p>", maxErrorBody},
+	} {
+		body := &endlessBody{pattern: []byte(tc.pattern)}
+		c, mt := mockClient(t, nil, WithRetryPolicy(RetryPolicy{MaxRetries: 3, WaitMin: time.Millisecond, WaitMax: time.Millisecond}))
+		mt.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: tc.status, Header: http.Header{"Content-Type": {"application/json"}}, Body: body, Request: r}, nil
+		})
+		_, err := c.Reports.GetReports(context.Background())
+		require.ErrorIs(t, err, ErrUnexpectedResponse, tc.status)
+		assert.Contains(t, err.Error(), fmt.Sprintf("larger than %d bytes", tc.limit))
+		assert.LessOrEqual(t, body.read, tc.limit+1, "read no more than the cap")
+		assert.Greater(t, body.read, tc.limit, "read up to the cap")
+		assert.True(t, body.closed)
+		assert.Equal(t, 1, mt.GetTotalCallCount(), "an oversized body is not retried")
+	}
+}
+
 // Scenario 14: valid JSON followed by garbage is rejected.
 func TestScenario14TrailingGarbage(t *testing.T) {
 	t.Parallel()
