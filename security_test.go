@@ -52,6 +52,19 @@ func (w *leakWitness) failed(t *testing.T, err error) {
 	w.failures = append(w.failures, err)
 }
 
+// failedCalls makes a GenerateToken call and an EmbedCache lookup through c,
+// both of which must fail, and keeps c and the cache to print.
+func (w *leakWitness) failedCalls(t *testing.T, c *Client) {
+	t.Helper()
+	_, err := genToken(c)
+	w.failed(t, err)
+	cache, err := NewEmbedCache(c, &EmbedCacheOptions{Logger: w.logger})
+	require.NoError(t, err)
+	_, err = cache.Report(context.Background(), groupID, reportID, nil)
+	w.failed(t, err)
+	w.printed = append(w.printed, c, cache)
+}
+
 // text is all of it as one string, each error also unwrapped one level.
 func (w *leakWitness) text() string {
 	var out strings.Builder
@@ -208,15 +221,9 @@ func TestScenario21SecretsThroughEveryFailingPath(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := newFakeAPI(t, h)
 			c := f.client(t, StaticToken(sentinelAccess), WithLogger(w.logger), WithRetryPolicy(fast))
-			_, err := genToken(c)
+			w.failedCalls(t, c)
+			_, err := c.Groups.GetGroups(context.Background(), &GetGroupsOptions{Filter: "name eq '" + sentinelQuery + "'"})
 			w.failed(t, err)
-			_, err = c.Groups.GetGroups(context.Background(), &GetGroupsOptions{Filter: "name eq '" + sentinelQuery + "'"})
-			w.failed(t, err)
-			cache, err := NewEmbedCache(c, &EmbedCacheOptions{Logger: w.logger})
-			require.NoError(t, err)
-			_, err = cache.Report(context.Background(), groupID, reportID, nil)
-			w.failed(t, err)
-			w.printed = append(w.printed, c, cache)
 		})
 	}
 
@@ -261,12 +268,7 @@ func TestScenario21SecretsThroughEveryFailingPath(t *testing.T) {
 			panic("cannot refresh " + sentinelAccess + " with " + sentinelSecret)
 		})
 		c, _ := mockClient(t, auth, WithLogger(w.logger))
-		_, err := genToken(c)
-		w.failed(t, err)
-		cache, err := NewEmbedCache(c, &EmbedCacheOptions{Logger: w.logger})
-		require.NoError(t, err)
-		_, err = cache.Report(context.Background(), groupID, reportID, nil)
-		w.failed(t, err)
+		w.failedCalls(t, c)
 	})
 	t.Run("panicking Authenticator with an error value", func(t *testing.T) {
 		auth := AuthenticatorFunc(func(context.Context) (AccessToken, error) {
@@ -329,13 +331,8 @@ func TestScenario21SecretsThroughEveryFailingPath(t *testing.T) {
 				_, err := a.Token(context.Background())
 				w.failed(t, err)
 				c, _ := mockClient(t, a, WithLogger(w.logger))
-				_, err = genToken(c)
-				w.failed(t, err)
-				cache, err := NewEmbedCache(c, &EmbedCacheOptions{Logger: w.logger})
-				require.NoError(t, err)
-				_, err = cache.Report(context.Background(), groupID, reportID, nil)
-				w.failed(t, err)
-				w.printed = append(w.printed, a, c)
+				w.failedCalls(t, c)
+				w.printed = append(w.printed, a)
 			}
 		})
 	}
