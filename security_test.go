@@ -270,6 +270,20 @@ func TestScenario21SecretsThroughEveryFailingPath(t *testing.T) {
 		c, _ := mockClient(t, auth, WithLogger(w.logger))
 		w.failedCalls(t, c)
 	})
+	t.Run("panicking transport behind the EmbedCache", func(t *testing.T) {
+		// Through the Client the panic is the caller's own (Go's way); the
+		// cache's detached refresh turns it into an error without its value.
+		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			panic("sending " + r.Header.Get("Authorization"))
+		})
+		c, err := NewClient(StaticToken(sentinelAccess), WithHTTPClient(&http.Client{Transport: rt}), WithLogger(w.logger))
+		require.NoError(t, err)
+		cache, err := NewEmbedCache(c, &EmbedCacheOptions{Logger: w.logger})
+		require.NoError(t, err)
+		_, err = cache.Report(context.Background(), groupID, reportID, nil)
+		w.failed(t, err)
+		require.Contains(t, err.Error(), "panicked")
+	})
 	t.Run("panicking Authenticator with an error value", func(t *testing.T) {
 		auth := AuthenticatorFunc(func(context.Context) (AccessToken, error) {
 			panic(fmt.Errorf("token %s", sentinelAccess))
