@@ -23,7 +23,8 @@ import (
 type fakeAPI struct {
 	srv      *httptest.Server
 	requests atomic.Int64
-	conns    atomic.Int64
+	conns    atomic.Int64 // connections opened
+	closed   atomic.Int64 // connections closed while the server runs
 }
 
 func newFakeAPI(t *testing.T, h http.HandlerFunc) *fakeAPI {
@@ -34,8 +35,11 @@ func newFakeAPI(t *testing.T, h http.HandlerFunc) *fakeAPI {
 		h(w, r)
 	}))
 	f.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
+		switch s {
+		case http.StateNew:
 			f.conns.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			f.closed.Add(1)
 		}
 	}
 	f.srv.StartTLS()
@@ -457,6 +461,11 @@ func TestScenario14TrailingGarbage(t *testing.T) {
 }
 
 // The load check: sequential and 64-way concurrent calls reuse connections.
+// Load check: 1,000 sequential calls use one connection; 64 callers making
+// 51 calls each open at most 64, and no connection is ever closed, so none is
+// re-opened (each body was read to the end and the connection went back to
+// the pool). Counting closes, not opens after a warm-up, keeps this exact:
+// how many connections a first burst opens depends on scheduling.
 func TestLoadConnectionReuse(t *testing.T) {
 	t.Parallel()
 	f := newFakeAPI(t, respond(200, tokenJSON))
@@ -466,22 +475,17 @@ func TestLoadConnectionReuse(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.EqualValues(t, 1, f.conns.Load(), "sequential calls share one connection")
+	assert.Zero(t, f.closed.Load(), "no connection closed")
 
 	f2 := newFakeAPI(t, respond(200, tokenJSON))
 	c2 := f2.client(t, nil)
-	var failures int64
-	burst := func(calls int) {
-		failures += concurrently(64, calls, func() error {
-			_, err := genToken(c2)
-			return err
-		})
-	}
-	burst(1)
-	warm := f2.conns.Load()
-	burst(50)
+	failures := concurrently(64, 51, func() error {
+		_, err := genToken(c2)
+		return err
+	})
 	assert.Zero(t, failures)
-	assert.LessOrEqual(t, warm, int64(64), "connections opened <= concurrency")
-	assert.Equal(t, warm, f2.conns.Load(), "no connection re-opened after warm-up")
+	assert.LessOrEqual(t, f2.conns.Load(), int64(64), "connections opened <= concurrency")
+	assert.Zero(t, f2.closed.Load(), "no connection closed, so none re-opened")
 	assert.EqualValues(t, 64*51, f2.requests.Load())
 }
 
