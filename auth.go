@@ -248,7 +248,7 @@ func (a *entraAuthenticator) authError(err error) error {
 		return newAuthError(http.StatusOK, "", nil, errors.New("the response has no access_token"), a.secrets...)
 	}
 	// A transport error, a context error, or a 2xx body that is not JSON.
-	return newAuthError(0, "", nil, redactedError{err, redact(err.Error(), a.secrets...)}, a.secrets...)
+	return newAuthError(0, "", nil, cleanError("", err, a.secrets...), a.secrets...)
 }
 
 // redactedError keeps an error's identity for errors.Is and errors.As while its
@@ -256,6 +256,13 @@ func (a *entraAuthenticator) authError(err error) error {
 type redactedError struct {
 	err  error
 	text string
+}
+
+// cleanError wraps err with a text safe to print: prefix, then err's text
+// without the secrets or anything shaped like a token, on one line. The
+// decoders quote the values they reject, which could be tokens.
+func cleanError(prefix string, err error, secrets ...string) error {
+	return redactedError{err, prefix + oneLine(redact(err.Error(), secrets...), 300)}
 }
 
 func (e redactedError) Error() string { return e.text }

@@ -408,9 +408,7 @@ func (c *Client) decode(req *http.Request, st *callState, resp *http.Response, o
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		secrets := st.secrets(req.URL)
-		// The decoder quotes values (a timestamp it could not parse, say), which
-		// could be tokens: the text is cleaned, the error kept for errors.As.
-		var cause error = redactedError{err, "the body is not the expected JSON: " + oneLine(redact(err.Error(), secrets...), 200)}
+		cause := cleanError("the body is not the expected JSON: ", err, secrets...)
 		// Quote only what is clearly not JSON (an HTML page, say).
 		if first := bytes.TrimLeft(body, " \t\r\n"); len(first) == 0 || first[0] != '{' && first[0] != '[' {
 			cause = errors.New(snippet(resp.Header.Get("Content-Type"), body, secrets...))
