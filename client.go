@@ -427,7 +427,7 @@ func (c *Client) apiError(req *http.Request, st *callState, resp *http.Response,
 	secrets := st.secrets(req.URL)
 	e := &APIError{
 		StatusCode: resp.StatusCode,
-		RequestID:  requestID(resp.Header, secrets),
+		RequestID:  requestID(resp.Header.Get("RequestId"), secrets),
 		Method:     req.Method,
 		URL:        redactedURL(req.URL),
 		Attempts:   st.attempts,
@@ -454,9 +454,9 @@ func (st *callState) secrets(u *url.URL) []string {
 	return append(querySecrets(u), st.token)
 }
 
-// requestID is the RequestId header, made safe to quote.
-func requestID(h http.Header, secrets []string) string {
-	return oneLine(redact(h.Get("RequestId"), secrets...), 64)
+// requestID makes a RequestId header value safe to quote.
+func requestID(rid string, secrets []string) string {
+	return oneLine(redact(rid, secrets...), 64)
 }
 
 // querySecrets lists what of u's query string must not reach an error text

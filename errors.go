@@ -436,6 +436,14 @@ func aadstsFromText(s string) []int {
 // spaces fold, and it is cut at max runes.
 func oneLine(s string, max int) string {
 	s = scrubTokens(s)
+	if len(s) <= max && printableASCII(s) {
+		return s // the common case (a RequestId, an error code): nothing to change
+	}
+	return foldLine(s, max)
+}
+
+// foldLine is oneLine's slow path.
+func foldLine(s string, max int) string {
 	var b strings.Builder
 	space := false
 	n := 0
@@ -457,6 +465,21 @@ func oneLine(s string, max int) string {
 		n++
 	}
 	return b.String()
+}
+
+// printableASCII reports whether s has only visible ASCII characters and
+// single inner spaces: text oneLine would return as it is.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == ' ' && i > 0 && i < len(s)-1 && s[i-1] != ' ' {
+			continue
+		}
+		if c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // minTokenRun is the length from which an unbroken run of base64, base64url,

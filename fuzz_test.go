@@ -250,6 +250,10 @@ func FuzzEntraError(f *testing.F) {
 			}
 		}
 		checkErrorText(t, e)
+		// oneLine's fast path returns what its slow path would.
+		if text := string(body); printableASCII(text) && len(text) <= 300 && foldLine(text, 300) != text {
+			t.Fatalf("oneLine's fast path differs for %q", text)
+		}
 	})
 }
 

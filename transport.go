@@ -99,13 +99,13 @@ func (t *apiTransport) send(req *http.Request, st *callState, authorize bool) (*
 		err = fmt.Errorf("the body did not arrive in full within %s", t.bodyTimeout)
 	}
 	resp.Body.Close()
-	rid := requestID(resp.Header, st.secrets(req.URL))
+	rid := resp.Header.Get("RequestId") // raw: cleaned only where quoted
 	if err != nil {
 		t.log(ctx, slog.LevelWarn, req, st, resp.StatusCode, rid, start, err)
 		resp.Body = http.NoBody
 		if errors.Is(err, errBodyTooLarge) {
 			return nil, token, noRetryError{&APIError{
-				StatusCode: resp.StatusCode, RequestID: rid, Method: req.Method,
+				StatusCode: resp.StatusCode, RequestID: requestID(rid, st.secrets(req.URL)), Method: req.Method,
 				URL: redactedURL(req.URL), Attempts: st.attempts,
 				cause: fmt.Errorf("the body is larger than %d bytes", limit),
 			}}
@@ -141,7 +141,7 @@ func (t *apiTransport) log(ctx context.Context, level slog.Level, req *http.Requ
 		attrs = append(attrs, slog.Int("status", status))
 	}
 	if rid != "" {
-		attrs = append(attrs, slog.String("request_id", rid))
+		attrs = append(attrs, slog.String("request_id", requestID(rid, st.secrets(req.URL))))
 	}
 	if err != nil {
 		attrs = append(attrs, slog.String("error", oneLine(err.Error(), 200)))
