@@ -446,7 +446,8 @@ func FuzzIDsAndPaths(f *testing.F) {
 	})
 }
 
-// models are fresh values of every type the SDK decodes from JSON or sends as JSON.
+// models are fresh values of every type the SDK decodes from JSON or sends as
+// JSON (models.go, and embed.go's EmbedConfig a web page receives).
 var models = []func() any{
 	func() any { return new(Report) }, func() any { return new(Dashboard) }, func() any { return new(Tile) },
 	func() any { return new(Dataset) }, func() any { return new(Group) }, func() any { return new(EmbedToken) },
@@ -456,6 +457,9 @@ var models = []func() any{
 	func() any { return new(DependentDataflow) }, func() any { return new(DatasetQueryScaleOutSettings) },
 	func() any { return new(Timestamp) }, func() any { return new(GenerateTokenRequest) }, func() any { return new(GenerateTokenRequestV2) },
 	func() any { return new(EffectiveIdentity) }, func() any { return new(IdentityBlob) }, func() any { return new(DatasourceIdentity) },
+	func() any { return new(GenerateTokenRequestV2Dataset) }, func() any { return new(GenerateTokenRequestV2Report) },
+	func() any { return new(GenerateTokenRequestV2TargetWorkspace) }, func() any { return new(DatasourceSelector) },
+	func() any { return new(DatasourceConnectionDetails) }, func() any { return new(EmbedConfig) }, func() any { return new(EmbedOptions) },
 	func() any { return new(list[Report]) }, func() any { return new(list[Group]) }, func() any { return new(list[Dataset]) },
 	func() any { return new(list[Dashboard]) }, func() any { return new(list[Tile]) },
 }
