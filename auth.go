@@ -262,7 +262,7 @@ type redactedError struct {
 // without the secrets or anything shaped like a token, on one line. The
 // decoders quote the values they reject, which could be tokens.
 func cleanError(prefix string, err error, secrets ...string) error {
-	return redactedError{err, prefix + oneLine(redact(err.Error(), secrets...), 300)}
+	return redactedError{err, prefix + oneLine(err.Error(), 300, secrets...)}
 }
 
 func (e redactedError) Error() string { return e.text }

@@ -427,7 +427,7 @@ func (c *Client) apiError(req *http.Request, st *callState, resp *http.Response,
 	secrets := st.secrets(req.URL)
 	e := &APIError{
 		StatusCode: resp.StatusCode,
-		RequestID:  requestID(resp.Header.Get("RequestId"), secrets),
+		RequestID:  oneLine(resp.Header.Get("RequestId"), 64, secrets...),
 		Method:     req.Method,
 		URL:        redactedURL(req.URL),
 		Attempts:   st.attempts,
@@ -452,11 +452,6 @@ var (
 // server quotes it back: the access token sent and u's query string.
 func (st *callState) secrets(u *url.URL) []string {
 	return append(querySecrets(u), st.token)
-}
-
-// requestID makes a RequestId header value safe to quote.
-func requestID(rid string, secrets []string) string {
-	return oneLine(redact(rid, secrets...), 64)
 }
 
 // querySecrets lists what of u's query string must not reach an error text

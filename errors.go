@@ -255,13 +255,13 @@ func (e *APIError) parseBody(h http.Header, body []byte, secrets ...string) {
 				}
 			}
 		}
-		e.Code = oneLine(redact(e.Code, secrets...), 100)
-		e.Message = oneLine(redact(e.Message, secrets...), 300)
+		e.Code = oneLine(e.Code, 100, secrets...)
+		e.Message = oneLine(e.Message, 300, secrets...)
 	} else if len(body) > 0 {
 		e.Message = snippet(h.Get("Content-Type"), body, secrets...)
 	}
 	if e.Code == "" {
-		e.Code = oneLine(redact(h.Get("X-PowerBI-Error-Info"), secrets...), 100)
+		e.Code = oneLine(h.Get("X-PowerBI-Error-Info"), 100, secrets...)
 	}
 }
 
@@ -292,7 +292,7 @@ func snippet(contentType string, body []byte, secrets ...string) string {
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
-	return "non-JSON " + orDash(oneLine(ct, 60)) + " body: " + strconv.Quote(oneLine(redact(b.String(), secrets...), 120))
+	return "non-JSON " + orDash(oneLine(ct, 60)) + " body: " + strconv.Quote(oneLine(b.String(), 120, secrets...))
 }
 
 // hintTokenExpired is the hint for a token the API refused as expired (401 or 403).
@@ -352,15 +352,12 @@ func newAuthError(status int, contentType string, body []byte, cause error, secr
 	e := &AuthError{StatusCode: status, cause: cause}
 	body = trimBOM(body)
 	var eb entraErrorBody
-	// Secrets are removed before oneLine folds spaces, so a secret with a run of
-	// spaces in it is still found.
-	clean := func(s string, max int) string { return oneLine(redact(s, secrets...), max) }
 	if len(body) > 0 && json.Unmarshal(body, &eb) == nil {
-		e.ErrorCode = clean(eb.Error, 60)
-		e.Description = clean(firstLine(eb.ErrorDescription), 300)
+		e.ErrorCode = oneLine(eb.Error, 60, secrets...)
+		e.Description = oneLine(firstLine(eb.ErrorDescription), 300, secrets...)
 		e.AADSTSCodes = eb.ErrorCodes
-		e.TraceID = clean(eb.TraceID, 60)
-		e.CorrelationID = clean(eb.CorrelationID, 60)
+		e.TraceID = oneLine(eb.TraceID, 60, secrets...)
+		e.CorrelationID = oneLine(eb.CorrelationID, 60, secrets...)
 		if len(e.AADSTSCodes) == 0 {
 			e.AADSTSCodes = aadstsFromText(eb.ErrorDescription)
 		}
@@ -431,11 +428,13 @@ func aadstsFromText(s string) []int {
 	}
 }
 
-// oneLine makes s safe for a one-line message: opaque runs that may be tokens
-// are redacted (see scrubTokens), control characters become spaces, runs of
-// spaces fold, and it is cut at max runes.
-func oneLine(s string, max int) string {
-	s = scrubTokens(s)
+// oneLine makes text taken from a response or an error safe to quote on one
+// line: secrets are removed (first, so that a secret with a run of spaces is
+// still found), opaque runs that may be tokens are redacted (see scrubTokens),
+// control characters become spaces, runs of spaces fold, and it is cut at max
+// runes.
+func oneLine(s string, max int, secrets ...string) string {
+	s = scrubTokens(redact(s, secrets...))
 	if len(s) <= max && printableASCII(s) {
 		return s // the common case (a RequestId, an error code): nothing to change
 	}

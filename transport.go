@@ -105,7 +105,7 @@ func (t *apiTransport) send(req *http.Request, st *callState, authorize bool) (*
 		resp.Body = http.NoBody
 		if errors.Is(err, errBodyTooLarge) {
 			return nil, token, noRetryError{&APIError{
-				StatusCode: resp.StatusCode, RequestID: requestID(rid, st.secrets(req.URL)), Method: req.Method,
+				StatusCode: resp.StatusCode, RequestID: oneLine(rid, 64, st.secrets(req.URL)...), Method: req.Method,
 				URL: redactedURL(req.URL), Attempts: st.attempts,
 				cause: fmt.Errorf("the body is larger than %d bytes", limit),
 			}}
@@ -141,7 +141,7 @@ func (t *apiTransport) log(ctx context.Context, level slog.Level, req *http.Requ
 		attrs = append(attrs, slog.Int("status", status))
 	}
 	if rid != "" {
-		attrs = append(attrs, slog.String("request_id", requestID(rid, st.secrets(req.URL))))
+		attrs = append(attrs, slog.String("request_id", oneLine(rid, 64, st.secrets(req.URL)...)))
 	}
 	if err != nil {
 		attrs = append(attrs, slog.String("error", oneLine(err.Error(), 200)))
