@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -25,6 +24,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/jarcoal/httpmock"
 )
 
 // Sentinels: values that must never reach an error text. Both are long opaque
@@ -39,11 +40,6 @@ const (
 
 var fuzzSentinels = []string{fuzzAccessToken, fuzzEmbedToken, fuzzSecret, fuzzPassword}
 
-// roundTripFunc answers requests in memory: the fuzz targets never touch a socket.
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
 // httpStatus maps a fuzzed number to a status a server can send, 200 to 599,
 // keeping those already in range so that the seeds mean what they say.
 func httpStatus(n uint16) int {
@@ -53,15 +49,14 @@ func httpStatus(n uint16) int {
 	return 200 + int(n)%400
 }
 
-func cannedResponse(r *http.Request, status int, header http.Header, body []byte) *http.Response {
-	if header == nil {
-		header = http.Header{}
-	}
-	return &http.Response{
-		StatusCode: status, Status: strconv.Itoa(status) + " " + http.StatusText(status),
-		Header: header, Body: io.NopCloser(strings.NewReader(string(body))),
-		ContentLength: int64(len(body)), Request: r, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-	}
+// answer makes mt answer every request with status, header and body; the
+// fuzz targets never touch a socket.
+func answer(mt *httpmock.MockTransport, status int, header http.Header, body []byte) {
+	mt.RegisterNoResponder(func(*http.Request) (*http.Response, error) {
+		resp := httpmock.NewBytesResponse(status, body)
+		resp.Header = header
+		return resp, nil
+	})
 }
 
 // checkErrorText fails if err's text, in any of the ways users print errors,
@@ -160,27 +155,20 @@ func FuzzAPIErrorResponse(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, status uint16, contentType, errorInfo, retryAfterValue, requestID string, body []byte) {
 		code := httpStatus(status)
-		var calls int
-		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			calls++
-			h := http.Header{}
-			for k, v := range map[string]string{"Content-Type": contentType, "X-PowerBI-Error-Info": errorInfo, "Retry-After": retryAfterValue, "RequestId": requestID} {
-				if v != "" {
-					h[k] = []string{v}
-				}
+		h := http.Header{}
+		for k, v := range map[string]string{"Content-Type": contentType, "X-PowerBI-Error-Info": errorInfo, "Retry-After": retryAfterValue, "RequestId": requestID} {
+			if v != "" {
+				h[k] = []string{v}
 			}
-			return cannedResponse(r, code, h, body), nil
-		})
-		c, err := NewClient(StaticToken(fuzzAccessToken), WithHTTPClient(&http.Client{Transport: rt}), WithRetryPolicy(RetryPolicy{}))
-		if err != nil {
-			t.Fatal(err)
 		}
+		c, mt := mockClient(t, StaticToken(fuzzAccessToken), WithRetryPolicy(RetryPolicy{}))
+		answer(mt, code, h, body)
 		tok, err := c.Reports.GenerateTokenInGroup(context.Background(), groupID, reportID, GenerateTokenRequest{AccessLevel: "View"})
 		wantCalls := 1
 		if code == http.StatusUnauthorized || code == http.StatusForbidden && errors.Is(err, ErrTokenExpired) {
 			wantCalls = 2 // a refused token is dropped and the call replayed once
 		}
-		if calls != wantCalls {
+		if calls := mt.GetTotalCallCount(); calls != wantCalls {
 			t.Fatalf("%d requests for status %d, want %d", calls, code, wantCalls)
 		}
 		if err == nil {
@@ -276,24 +264,21 @@ func FuzzTokenResponse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, status uint16, contentType string, body []byte) {
 		code := httpStatus(status)
-		var calls int
-		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			calls++
-			h := http.Header{}
-			if contentType != "" {
-				h.Set("Content-Type", contentType)
-			}
-			return cannedResponse(r, code, h, body), nil
-		})
+		h := http.Header{}
+		if contentType != "" {
+			h.Set("Content-Type", contentType)
+		}
+		mt := httpmock.NewMockTransport()
+		answer(mt, code, h, body)
 		a, err := NewClientSecretAuthenticator(tenantID, clientID, fuzzSecret, &AuthenticatorOptions{
-			HTTPClient: &http.Client{Transport: rt}, RetryPolicy: &RetryPolicy{},
+			HTTPClient: &http.Client{Transport: mt}, RetryPolicy: &RetryPolicy{},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		tok, err := a.Token(context.Background())
 		after := time.Now()
-		if calls != 1 {
+		if calls := mt.GetTotalCallCount(); calls != 1 {
 			t.Fatalf("%d token requests, want 1", calls)
 		}
 		if err == nil {
@@ -388,14 +373,11 @@ func FuzzIDsAndPaths(f *testing.F) {
 			tokens++
 			return AccessToken{Token: fuzzAccessToken, ExpiresOn: time.Now().Add(time.Hour)}, nil
 		})
-		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		c, mt := mockClient(t, auth, WithRetryPolicy(RetryPolicy{}))
+		mt.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
 			requests = append(requests, r)
-			return cannedResponse(r, 404, nil, nil), nil
+			return httpmock.NewBytesResponse(404, nil), nil
 		})
-		c, err := NewClient(auth, WithHTTPClient(&http.Client{Transport: rt}), WithRetryPolicy(RetryPolicy{}))
-		if err != nil {
-			t.Fatal(err)
-		}
 		calls := []struct {
 			name   string
 			segs   []string // the path after /v1.0/myorg/, item IDs in place
