@@ -387,6 +387,8 @@ func (c *Client) transportError(ctx context.Context, req *http.Request, st *call
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
+	// A transport's error may quote the request (a proxy's, say): its text is cleaned.
+	err = cleanError("", err, st.secrets(req.URL)...)
 	return fmt.Errorf("powerbi: %s %s: %w (%d attempts)", req.Method, redactedURL(req.URL), err, st.attempts)
 }
 

@@ -273,16 +273,22 @@ func TestScenario21SecretsThroughEveryFailingPath(t *testing.T) {
 	t.Run("panicking transport behind the EmbedCache", func(t *testing.T) {
 		// Through the Client the panic is the caller's own (Go's way); the
 		// cache's detached refresh turns it into an error without its value.
-		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			panic("sending " + r.Header.Get("Authorization"))
-		})
-		c, err := NewClient(StaticToken(sentinelAccess), WithHTTPClient(&http.Client{Transport: rt}), WithLogger(w.logger))
+		c, err := NewClient(StaticToken(sentinelAccess), WithHTTPClient(&http.Client{Transport: panickingTransport{}}), WithLogger(w.logger))
 		require.NoError(t, err)
 		cache, err := NewEmbedCache(c, &EmbedCacheOptions{Logger: w.logger})
 		require.NoError(t, err)
 		_, err = cache.Report(context.Background(), groupID, reportID, nil)
 		w.failed(t, err)
 		require.Contains(t, err.Error(), "panicked")
+	})
+	t.Run("transport error quoting the request", func(t *testing.T) {
+		c, mt := mockClient(t, StaticToken(sentinelAccess), WithLogger(w.logger), WithRetryPolicy(fast))
+		mt.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
+			return nil, fmt.Errorf("proxy refused %s with %s", r.URL, r.Header.Get("Authorization"))
+		})
+		_, err := c.Groups.GetGroups(context.Background(), &GetGroupsOptions{Filter: sentinelQuery})
+		w.failed(t, err)
+		w.failedCalls(t, c)
 	})
 	t.Run("panicking Authenticator with an error value", func(t *testing.T) {
 		auth := AuthenticatorFunc(func(context.Context) (AccessToken, error) {
@@ -367,6 +373,13 @@ func TestScenario21SecretsThroughEveryFailingPath(t *testing.T) {
 		"client secret": sentinelSecret, "password": sentinelPassword, "access token": sentinelAccess,
 		"embed token": sentinelEmbed, "query string": sentinelQuery, "private key": keyFragment, "client assertion": assertions[0],
 	})
+}
+
+// panickingTransport panics with the request's Authorization header.
+type panickingTransport struct{}
+
+func (panickingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	panic("sending " + r.Header.Get("Authorization"))
 }
 
 // Scenario 22: no bearer token over plain http unless allowed; a redirect to

@@ -144,7 +144,7 @@ func (t *apiTransport) log(ctx context.Context, level slog.Level, req *http.Requ
 		attrs = append(attrs, slog.String("request_id", oneLine(rid, 64, st.secrets(req.URL)...)))
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("error", oneLine(err.Error(), 200)))
+		attrs = append(attrs, slog.String("error", oneLine(err.Error(), 200, st.secrets(req.URL)...)))
 	}
 	t.logger.LogAttrs(ctx, level, "powerbi: request", attrs...)
 }
