@@ -210,7 +210,6 @@ func entraError(oauthErr string, code int, desc string) string {
 		oauthErr, code, desc, code, code, code, code)
 }
 
-// Each AADSTS code in POWERBI.md's table yields its hint; scenario 20.
 // Scenario 20, credential errors: invalid_client (7000215, 7000222, 700016,
 // ...) and invalid_grant (50126, 50076, ...) become an *AuthError with the
 // AADSTS code, trace and correlation IDs and a hint, and are not retried.

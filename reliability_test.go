@@ -553,6 +553,11 @@ func trickle(stop <-chan struct{}) http.HandlerFunc {
 	}
 }
 
+// withBodyTimeout shortens the time a body may take to arrive after its headers.
+func withBodyTimeout(d time.Duration) Option {
+	return func(c *clientConfig) error { c.bodyTimeout = d; return nil }
+}
+
 // neverAnswer holds the request until the client goes away or stop closes.
 func neverAnswer(stop <-chan struct{}) http.HandlerFunc {
 	return func(_ http.ResponseWriter, r *http.Request) {
@@ -573,7 +578,6 @@ func TestScenario25SlowServer(t *testing.T) {
 		hc.Transport.(*http.Transport).ResponseHeaderTimeout = 150 * time.Millisecond
 		return WithHTTPClient(hc)
 	}
-	shortBodyWait := func(c *clientConfig) error { c.bodyTimeout = 150 * time.Millisecond; return nil }
 	oneRetry := WithRetryPolicy(RetryPolicy{MaxRetries: 1, WaitMin: time.Millisecond, WaitMax: time.Millisecond})
 	for _, tc := range []struct {
 		name     string
@@ -587,7 +591,7 @@ func TestScenario25SlowServer(t *testing.T) {
 			func(f *fakeAPI) []Option { return []Option{shortHeaderWait(f), oneRetry} }, "timeout awaiting response headers (2 attempts)"},
 		{"body trickles, caller's deadline", trickle, 200 * time.Millisecond, nil, "context deadline exceeded"},
 		{"body trickles, body timeout", trickle, 0,
-			func(*fakeAPI) []Option { return []Option{shortBodyWait, oneRetry} }, "the body did not arrive in full within 150ms (2 attempts)"},
+			func(*fakeAPI) []Option { return []Option{withBodyTimeout(150 * time.Millisecond), oneRetry} }, "the body did not arrive in full within 150ms (2 attempts)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())

@@ -173,7 +173,7 @@ func TestScenario21SecretsThroughEveryFailingPath(t *testing.T) {
 		defer close(stop)
 		f := newFakeAPI(t, trickle(stop))
 		c := f.client(t, StaticToken(sentinelAccess), WithLogger(w.logger), WithRetryPolicy(RetryPolicy{}),
-			func(c *clientConfig) error { c.bodyTimeout = 50 * time.Millisecond; return nil })
+			withBodyTimeout(50*time.Millisecond))
 		_, err := c.Groups.GetGroups(context.Background(), &GetGroupsOptions{Filter: sentinelQuery})
 		w.failed(t, err)
 	})
