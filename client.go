@@ -371,7 +371,7 @@ func (c *Client) transportError(ctx context.Context, req *http.Request, st *call
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		if st.last != nil {
 			// Cancelled while backing off after a failed attempt: keep both.
-			return errors.Join(ctxErr, c.apiError(req, st, st.last, st.lastBody, nil))
+			return errors.Join(ctxErr, st.apiError(req, st.last, st.lastBody, nil))
 		}
 		return fmt.Errorf("powerbi: %s %s: %w", req.Method, redactedURL(req.URL), ctxErr)
 	}
@@ -381,7 +381,7 @@ func (c *Client) transportError(ctx context.Context, req *http.Request, st *call
 	}
 	var be *bodyError
 	if errors.As(err, &be) {
-		return c.apiError(req, st, be.resp, nil, be)
+		return st.apiError(req, be.resp, nil, be)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -399,14 +399,14 @@ func (c *Client) decode(req *http.Request, st *callState, resp *http.Response, o
 		body = nil // a response that did not pass through our transport; never expected
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return c.apiError(req, st, resp, body, nil)
+		return st.apiError(req, resp, body, nil)
 	}
 	if out == nil {
 		return nil
 	}
 	body = trimBOM(body)
 	if len(body) == 0 {
-		return c.apiError(req, st, resp, nil, errors.New("empty body where JSON was expected"))
+		return st.apiError(req, resp, nil, errors.New("empty body where JSON was expected"))
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		secrets := st.secrets(req.URL)
@@ -415,17 +415,17 @@ func (c *Client) decode(req *http.Request, st *callState, resp *http.Response, o
 		if first := bytes.TrimLeft(body, " \t\r\n"); len(first) == 0 || first[0] != '{' && first[0] != '[' {
 			cause = errors.New(snippet(resp.Header.Get("Content-Type"), body, secrets...))
 		}
-		return c.apiError(req, st, resp, nil, cause)
+		return st.apiError(req, resp, nil, cause)
 	}
 	if v, ok := out.(interface{ complete() bool }); ok && !v.complete() {
-		return c.apiError(req, st, resp, nil, errors.New("the JSON lacks fields the service always sends"))
+		return st.apiError(req, resp, nil, errors.New("the JSON lacks fields the service always sends"))
 	}
 	return nil
 }
 
 // apiError describes a response as an *APIError. cause is set for a 2xx that
-// could not be used (or a body that could not be read).
-func (c *Client) apiError(req *http.Request, st *callState, resp *http.Response, body []byte, cause error) *APIError {
+// could not be used (or a body that could not be read or was too large).
+func (st *callState) apiError(req *http.Request, resp *http.Response, body []byte, cause error) *APIError {
 	secrets := st.secrets(req.URL)
 	e := &APIError{
 		StatusCode: resp.StatusCode,

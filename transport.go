@@ -104,11 +104,7 @@ func (t *apiTransport) send(req *http.Request, st *callState, authorize bool) (*
 		t.log(ctx, slog.LevelWarn, req, st, resp.StatusCode, rid, start, err)
 		resp.Body = http.NoBody
 		if errors.Is(err, errBodyTooLarge) {
-			return nil, token, noRetryError{&APIError{
-				StatusCode: resp.StatusCode, RequestID: oneLine(rid, 64, st.secrets(req.URL)...), Method: req.Method,
-				URL: redactedURL(req.URL), Attempts: st.attempts,
-				cause: fmt.Errorf("the body is larger than %d bytes", limit),
-			}}
+			return nil, token, noRetryError{st.apiError(req, resp, nil, fmt.Errorf("the body is larger than %d bytes", limit))}
 		}
 		return nil, token, &bodyError{resp: resp, err: err}
 	}
