@@ -59,13 +59,7 @@ type embedEntry struct {
 	conf        *EmbedConfig // nil until a first success
 	issuedAt    time.Time
 	nextAttempt time.Time // after a failed refresh: no new one before this while conf is valid
-	flight      *embedFlight
-}
-
-type embedFlight struct {
-	done chan struct{}
-	conf *EmbedConfig
-	err  error
+	flight      *flight[*EmbedConfig]
 }
 
 // NewEmbedCache returns a cache in front of client's *EmbedConfig calls.
@@ -178,64 +172,48 @@ func (ec *EmbedCache) get(ctx context.Context, opts *EmbedOptions, fetch func(co
 	}
 	f := e.flight
 	if f == nil {
-		f = &embedFlight{done: make(chan struct{})}
+		f = startFlight(ctx, "generating an embed config", fetch, func(conf *EmbedConfig, err error) { ec.land(e, conf, err) })
 		e.flight = f
-		go ec.refresh(context.WithoutCancel(ctx), e, f, fetch)
 	}
 	ec.mu.Unlock()
 
-	select {
-	case <-f.done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	conf, err := f.wait(ctx)
+	if err == nil {
+		return conf.clone(), nil
 	}
-	if f.err == nil {
-		return f.conf.clone(), nil
+	if ctx.Err() != nil {
+		return nil, err
 	}
 	ec.mu.Lock()
 	defer ec.mu.Unlock()
 	if e.conf != nil && e.conf.Expiration.After(ec.now()) {
 		return e.conf.clone(), nil
 	}
-	return nil, f.err
+	return nil, err
 }
 
-// refresh generates a new config on a context no single caller can cancel.
-func (ec *EmbedCache) refresh(ctx context.Context, e *embedEntry, f *embedFlight, fetch func(context.Context) (*EmbedConfig, error)) {
-	ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
-	defer cancel()
-	conf, err := safeFetch(ctx, fetch)
-
+// land records a finished refresh of e. A failure keeps a config that is
+// still valid (get decides) and puts off the next attempt; with nothing to
+// keep, the key is forgotten rather than held empty.
+func (ec *EmbedCache) land(e *embedEntry, conf *EmbedConfig, err error) {
 	ec.mu.Lock()
-	now := ec.now()
-	if err != nil {
-		e.nextAttempt = now.Add(retryRefreshAfter)
-		if e.conf == nil {
-			// Nothing to keep: forget the key rather than hold an empty entry.
-			if el, ok := ec.entries[e.key]; ok && el.Value == e {
-				ec.order.Remove(el)
-				delete(ec.entries, e.key)
-			}
-		}
-		if ec.logger != nil {
-			ec.logger.Warn("powerbi: embed token refresh failed", "error", err.Error(), "keeping_valid_token", e.conf != nil && e.conf.Expiration.After(now))
-		}
-	} else {
-		e.conf, e.issuedAt, e.nextAttempt = conf, now, time.Time{}
-	}
+	defer ec.mu.Unlock()
 	e.flight = nil
-	f.conf, f.err = conf, err
-	ec.mu.Unlock()
-	close(f.done)
-}
-
-func safeFetch(ctx context.Context, fetch func(context.Context) (*EmbedConfig, error)) (conf *EmbedConfig, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("powerbi: generating an embed config panicked (%T)", r)
+	now := ec.now()
+	if err == nil {
+		e.conf, e.issuedAt, e.nextAttempt = conf, now, time.Time{}
+		return
+	}
+	e.nextAttempt = now.Add(retryRefreshAfter)
+	if e.conf == nil {
+		if el, ok := ec.entries[e.key]; ok && el.Value == e {
+			ec.order.Remove(el)
+			delete(ec.entries, e.key)
 		}
-	}()
-	return fetch(ctx)
+	}
+	if ec.logger != nil {
+		ec.logger.Warn("powerbi: embed token refresh failed", "error", err.Error(), "keeping_valid_token", e.conf != nil && e.conf.Expiration.After(now))
+	}
 }
 
 func (c *EmbedConfig) clone() *EmbedConfig {

@@ -36,7 +36,7 @@ type tokenCache struct {
 	// cache hit) and replaced, never modified, under mu.
 	cur    atomic.Pointer[tokenSnap]
 	mu     sync.Mutex
-	flight *refresh // the refresh in progress, if any
+	flight *flight[*tokenSnap] // the refresh in progress, if any
 }
 
 // tokenSnap is an immutable state of the cache.
@@ -57,12 +57,6 @@ func (s *tokenSnap) usable(now time.Time, minLife time.Duration) bool {
 	left := s.tok.ExpiresOn.Sub(now)
 	want := max(refreshAhead, min(minLife, s.tok.ExpiresOn.Sub(s.fetchedAt)/2))
 	return left > want || (left > 0 && now.Before(s.nextAttempt))
-}
-
-type refresh struct {
-	done chan struct{}
-	snap *tokenSnap
-	err  error
 }
 
 func newTokenCache(auth Authenticator, logger *slog.Logger) *tokenCache {
@@ -93,34 +87,45 @@ func (c *tokenCache) get(ctx context.Context, minLife time.Duration) (*tokenSnap
 	}
 	f := c.flight
 	if f == nil {
-		f = &refresh{done: make(chan struct{})}
+		f = startFlight(ctx, "the Authenticator", c.fetch, c.land)
 		c.flight = f
-		go c.refresh(context.WithoutCancel(ctx), f)
 	}
 	c.mu.Unlock()
 
-	select {
-	case <-f.done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if f.err == nil {
-		return f.snap, nil
+	s, err := f.wait(ctx)
+	if err == nil || ctx.Err() != nil {
+		return s, err
 	}
 	if s := c.cur.Load(); s != nil && s.tok.ExpiresOn.After(c.now()) {
 		return s, nil
 	}
-	return nil, f.err
+	return nil, err
 }
 
-// refresh asks the Authenticator on a context no single caller can cancel, so
-// one caller giving up does not fail the others waiting on the same refresh.
-func (c *tokenCache) refresh(ctx context.Context, f *refresh) {
-	ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
-	defer cancel()
-	tok, err := c.fetch(ctx)
+// fetch asks the Authenticator for a token (in a flight, see startFlight).
+func (c *tokenCache) fetch(ctx context.Context) (*tokenSnap, error) {
+	tok, err := c.auth.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if tok.Token == "" {
+		return nil, errors.New("powerbi: the Authenticator returned an empty access token")
+	}
+	now := c.now()
+	if !tok.ExpiresOn.IsZero() && !tok.ExpiresOn.After(now) {
+		return nil, fmt.Errorf("%w: the Authenticator returned an access token that expired at %s", ErrTokenExpired, tok.ExpiresOn.UTC().Format(time.RFC3339))
+	}
+	return newTokenSnap(tok, now), nil
+}
 
+// land records a finished refresh. A failure keeps the cached token (valid or
+// not: get decides) and puts off the next attempt; a token of unknown expiry
+// is handed to the waiting callers but never cached, so the Authenticator is
+// asked again next time.
+func (c *tokenCache) land(s *tokenSnap, err error) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flight = nil
 	now := c.now()
 	cur := c.cur.Load()
 	switch {
@@ -134,41 +139,12 @@ func (c *tokenCache) refresh(ctx context.Context, f *refresh) {
 			// The error texts are built to carry no secret.
 			c.logger.Warn("powerbi: access token refresh failed", "error", err.Error(), "keeping_valid_token", cur != nil && cur.tok.ExpiresOn.After(now))
 		}
-	case tok.ExpiresOn.IsZero():
-		// Unknown expiry: never cached, so the Authenticator is asked again next time.
-		f.snap = newTokenSnap(tok, now)
-	default:
-		f.snap = newTokenSnap(tok, now)
-		c.cur.Store(f.snap)
+	case !s.tok.ExpiresOn.IsZero():
+		c.cur.Store(s)
 		if c.logger != nil {
-			c.logger.Debug("powerbi: access token refreshed", "expires_on", tok.ExpiresOn)
+			c.logger.Debug("powerbi: access token refreshed", "expires_on", s.tok.ExpiresOn)
 		}
 	}
-	f.err = err
-	c.flight = nil
-	c.mu.Unlock()
-	close(f.done)
-}
-
-func (c *tokenCache) fetch(ctx context.Context) (tok AccessToken, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			// A panicking Authenticator must not take the process down from
-			// this goroutine; the value is not printed, it could hold a secret.
-			err = fmt.Errorf("powerbi: the Authenticator panicked (%T)", r)
-		}
-	}()
-	tok, err = c.auth.Token(ctx)
-	if err != nil {
-		return AccessToken{}, err
-	}
-	if tok.Token == "" {
-		return AccessToken{}, errors.New("powerbi: the Authenticator returned an empty access token")
-	}
-	if !tok.ExpiresOn.IsZero() && !tok.ExpiresOn.After(c.now()) {
-		return AccessToken{}, fmt.Errorf("%w: the Authenticator returned an access token that expired at %s", ErrTokenExpired, tok.ExpiresOn.UTC().Format(time.RFC3339))
-	}
-	return tok, nil
 }
 
 // invalidate drops token if it is still the cached one, after the API refused
