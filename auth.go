@@ -78,6 +78,9 @@ type AuthenticatorOptions struct {
 	HTTPClient *http.Client
 	// RetryPolicy for the token endpoint; default DefaultRetryPolicy with 3 retries.
 	RetryPolicy *RetryPolicy
+	// Clock is the time on which a token's ExpiresOn is given (default
+	// time.Now); for tests on a fake clock, with the Client's WithClock.
+	Clock func() time.Time
 }
 
 // entraAuthenticator is the shared core of the built-in authenticators: one
@@ -87,11 +90,13 @@ type entraAuthenticator struct {
 	kind     string // "client secret", "client certificate", "password"
 	tenantID string
 	clientID string
+	host     string // the authority's host, named in errors
 	tokenURL string
 	scope    string
 	hc       *http.Client
 	fetch    func(ctx context.Context) (*oauth2.Token, error)
 	secrets  []string // redacted from anything taken from a response
+	now      func() time.Time
 }
 
 // NewClientSecretAuthenticator authenticates a service principal with a client
@@ -215,14 +220,18 @@ func newEntraAuthenticator(kind, tenantID, clientID string, opts *AuthenticatorO
 	if err := policy.validate(); err != nil {
 		return nil, err
 	}
-	rc := newRetryClient(innerClient(opts.HTTPClient, keepPool{baseTransport(opts.HTTPClient)}), policy)
+	hc := innerClient(opts.HTTPClient, keepPool{baseTransport(opts.HTTPClient)})
+	hc.CheckRedirect = refuseRedirects
+	rc := newRetryClient(hc, policy)
 	return &entraAuthenticator{
 		kind:     kind,
 		tenantID: tenantID,
 		clientID: clientID,
+		host:     u.Host,
 		tokenURL: strings.TrimRight(u.String(), "/") + "/" + tenantID + "/oauth2/v2.0/token",
 		scope:    cloud.Scope,
 		hc:       rc.StandardClient(),
+		now:      opts.Clock,
 	}, nil
 }
 
@@ -232,23 +241,59 @@ func (a *entraAuthenticator) Token(ctx context.Context) (AccessToken, error) {
 	if err != nil {
 		return AccessToken{}, a.authError(err)
 	}
-	return AccessToken{Token: tok.AccessToken, ExpiresOn: tok.Expiry}, nil
+	exp := tok.Expiry // x/oauth2 adds expires_in to time.Now
+	if a.now != nil && !exp.IsZero() {
+		exp = a.now().Add(time.Until(exp))
+	}
+	return AccessToken{Token: tok.AccessToken, ExpiresOn: exp}, nil
 }
 
 func (a *entraAuthenticator) authError(err error) error {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
+	var (
+		re *oauth2.RetrieveError
+		e  *AuthError
+	)
+	switch {
+	case errors.As(err, &re):
 		status, ct := 0, ""
 		if re.Response != nil {
 			status, ct = re.Response.StatusCode, re.Response.Header.Get("Content-Type")
 		}
-		return newAuthError(status, ct, re.Body, nil, a.secrets...)
+		e = newAuthError(status, ct, re.Body, nil, a.secrets...)
+	case strings.Contains(err.Error(), "missing access_token"):
+		e = newAuthError(http.StatusOK, "", nil, errors.New("the response has no access_token"), a.secrets...)
+	default:
+		// A transport error, a context error, or a 2xx body that is not JSON.
+		// A transport error quotes the token endpoint's URL; the AuthError
+		// names its host instead.
+		e = newAuthError(0, "", nil, cleanError("", withoutURL(err), a.secrets...), a.secrets...)
 	}
-	if strings.Contains(err.Error(), "missing access_token") {
-		return newAuthError(http.StatusOK, "", nil, errors.New("the response has no access_token"), a.secrets...)
+	e.Host = a.host
+	return e
+}
+
+// withoutURL strips the *url.Error layers net/http and the retry loop wrap
+// around a transport error.
+func withoutURL(err error) error {
+	for {
+		ue, ok := err.(*url.Error)
+		if !ok {
+			return err
+		}
+		err = ue.Err
 	}
-	// A transport error, a context error, or a 2xx body that is not JSON.
-	return newAuthError(0, "", nil, cleanError("", err, a.secrets...), a.secrets...)
+}
+
+// redirectError is a redirect the SDK refused to follow.
+type redirectError struct{ reason string }
+
+func (e *redirectError) Error() string { return e.reason }
+
+// refuseRedirects is the redirect policy of token requests: they carry the
+// client secret, the password or a signed client assertion, which go to the
+// token endpoint and nowhere else.
+func refuseRedirects(req *http.Request, _ []*http.Request) error {
+	return noRetryError{&redirectError{fmt.Sprintf("the token endpoint answered with a redirect to %s://%s; token requests are never redirected", req.URL.Scheme, req.URL.Host)}}
 }
 
 // redactedError keeps an error's identity for errors.Is and errors.As while its

@@ -9,11 +9,14 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -346,4 +349,93 @@ func TestAuthenticatorArguments(t *testing.T) {
 
 	_, _, err = ParseCertificates([]byte("not pem"))
 	assert.ErrorIs(t, err, ErrInvalidArgument)
+}
+
+// The token request carries the client secret, the password or a signed
+// client assertion: it is never sent anywhere but the token endpoint. A
+// redirect, to another host or to plain http, is an error that names the
+// target host, and the target receives nothing.
+func TestTokenRequestIsNeverRedirected(t *testing.T) {
+	var elsewhere sync.Map
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		elsewhere.Store(r.URL.Path, r.PostForm.Encode())
+		tokenOK("3599")(w, r)
+	}))
+	defer other.Close()
+	otherHost := strings.TrimPrefix(other.URL, "http://")
+	cert, key, _ := testCertificate(t)
+	for _, status := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect, http.StatusFound} {
+		te := newTokenEndpoint(t, func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+"/steal", status)
+		})
+		authenticators := map[string]func() (Authenticator, error){
+			"secret": func() (Authenticator, error) {
+				return NewClientSecretAuthenticator(tenantID, clientID, "s3cr3t", te.opts())
+			},
+			"password": func() (Authenticator, error) {
+				return NewPasswordAuthenticator(tenantID, clientID, "ann@contoso.com", "pa55word", te.opts())
+			},
+			"certificate": func() (Authenticator, error) {
+				return NewClientCertificateAuthenticator(tenantID, clientID, []*x509.Certificate{cert}, key, te.opts())
+			},
+		}
+		for name, newAuth := range authenticators {
+			t.Run(fmt.Sprint(status, " ", name), func(t *testing.T) {
+				a, err := newAuth()
+				require.NoError(t, err)
+				before := len(te.forms)
+				_, err = a.Token(context.Background())
+				require.ErrorIs(t, err, ErrAuthentication)
+				assert.Contains(t, err.Error(), otherHost, "the error names where the redirect pointed")
+				assert.Contains(t, err.Error(), "redirect")
+				assert.Len(t, te.forms, before+1, "a redirect is not retried")
+			})
+		}
+	}
+	elsewhere.Range(func(k, v any) bool {
+		t.Errorf("the redirect target received a token request at %v", k)
+		return true
+	})
+}
+
+// An Authenticator of the user's own (AuthenticatorFunc) that fails: its error
+// matches ErrAuthentication, says it comes from powerbi, keeps its identity
+// for errors.Is, and is scrubbed of any token in its text, in the error and in
+// the warning log line.
+func TestAuthenticatorFuncErrors(t *testing.T) {
+	jwtText := "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2FuYWx5c2lzIn0.c2lnbmF0dXJl"
+	cause := errors.New("credential unavailable: cached assertion " + jwtText + " was rejected")
+	w := newLeakWitness()
+	auth := AuthenticatorFunc(func(context.Context) (AccessToken, error) { return AccessToken{}, cause })
+	c, mt := mockClient(t, auth, WithLogger(w.logger))
+	_, err := c.Reports.GetReports(context.Background())
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrAuthentication)
+	assert.ErrorIs(t, err, cause, "the Authenticator's error stays reachable for errors.Is")
+	assert.True(t, strings.HasPrefix(err.Error(), "powerbi: "), err.Error())
+	assert.Contains(t, err.Error(), "credential unavailable")
+	assert.NotContains(t, err.Error(), jwtText)
+	assert.NotContains(t, fmt.Sprintf("%+v %#v", err, err), jwtText)
+	assert.NotContains(t, w.logs.String(), jwtText)
+	assert.Contains(t, w.logs.String(), "credential unavailable", "the failure is logged")
+	assert.Zero(t, mt.GetTotalCallCount())
+}
+
+// An authority that cannot be reached: the error names its host (a host is
+// not a secret) and hints at what to check.
+func TestUnreachableAuthorityNamesTheHost(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	host := ln.Addr().String()
+	require.NoError(t, ln.Close()) // nothing listens there now
+	a, err := NewClientSecretAuthenticator(tenantID, clientID, "s3cr3t", &AuthenticatorOptions{AuthorityHost: "https://" + host,
+		RetryPolicy: &RetryPolicy{}})
+	require.NoError(t, err)
+	_, err = a.Token(context.Background())
+	var ae *AuthError
+	require.ErrorAs(t, err, &ae)
+	assert.Contains(t, err.Error(), host)
+	assert.NotContains(t, err.Error(), "[REDACTED]")
+	assert.Contains(t, ae.Hint, "reach")
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +53,7 @@ type Client struct {
 	userAgentHeader []string
 	profileID       string
 	minLifetime     time.Duration
+	now             func() time.Time
 }
 
 // service is shared by all services: they hold no state of their own.
@@ -70,6 +72,7 @@ type clientConfig struct {
 	profileID   string
 	allowHTTP   bool
 	minLifetime time.Duration
+	now         func() time.Time
 	bodyTimeout time.Duration // tests shorten it
 }
 
@@ -180,6 +183,20 @@ func WithMinAccessTokenLifetime(d time.Duration) Option {
 	}
 }
 
+// WithClock sets the clock by which the Client judges how long its access
+// tokens have left (default time.Now); an EmbedCache on the Client uses it
+// too. It is for tests on a fake clock, such as powerbitest's, which expires
+// tokens by its own time.
+func WithClock(now func() time.Time) Option {
+	return func(cfg *clientConfig) error {
+		if now == nil {
+			return invalid("WithClock", "the clock is nil")
+		}
+		cfg.now = now
+		return nil
+	}
+}
+
 type profileKey struct{}
 
 // ContextWithProfileID returns a context that makes calls with it act as the
@@ -189,13 +206,29 @@ func ContextWithProfileID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, profileKey{}, id)
 }
 
+// profile returns the service principal profile a call with ctx acts as:
+// the context's (ContextWithProfileID), else the Client's (WithProfileID).
+// "" means none.
+func (c *Client) profile(ctx context.Context) (string, error) {
+	p, ok := ctx.Value(profileKey{}).(string)
+	if !ok {
+		return c.profileID, nil
+	}
+	if p != "" {
+		if err := checkGUID("profile ID (ContextWithProfileID)", p); err != nil {
+			return "", err
+		}
+	}
+	return p, nil
+}
+
 // NewClient returns a Client that authenticates with auth. It validates its
 // options and does no I/O.
 func NewClient(auth Authenticator, opts ...Option) (*Client, error) {
 	if auth == nil {
 		return nil, invalid("auth", "the Authenticator is nil")
 	}
-	cfg := clientConfig{cloud: CloudPublic, retry: DefaultRetryPolicy(), minLifetime: defaultMinLifetime, bodyTimeout: defaultBodyTimeout}
+	cfg := clientConfig{cloud: CloudPublic, retry: DefaultRetryPolicy(), minLifetime: defaultMinLifetime, now: time.Now, bodyTimeout: defaultBodyTimeout}
 	for _, opt := range opts {
 		if opt == nil {
 			return nil, invalid("option", "is nil")
@@ -216,10 +249,14 @@ func NewClient(auth Authenticator, opts ...Option) (*Client, error) {
 		userAgent:   cfg.userAgent + "gopowerbi/" + Version,
 		profileID:   cfg.profileID,
 		minLifetime: cfg.minLifetime,
+		now:         cfg.now,
 	}
+	c.tokens.now = cfg.now
 	t := &apiTransport{base: c.base, tokens: c.tokens, host: root.Host, allowHTTP: cfg.allowHTTP, logger: cfg.logger, bodyTimeout: cfg.bodyTimeout}
 	c.userAgentHeader = []string{c.userAgent}
-	c.rc = newRetryClient(innerClient(cfg.httpClient, t), cfg.retry)
+	inner := innerClient(cfg.httpClient, t)
+	inner.CheckRedirect = bodyStaysOnAPIHost(root.Host, cfg.allowHTTP, inner.CheckRedirect)
+	c.rc = newRetryClient(inner, cfg.retry)
 	c.common.client = c
 	c.Reports = (*ReportsService)(&c.common)
 	c.Dashboards = (*DashboardsService)(&c.common)
@@ -302,6 +339,29 @@ func innerClient(hc *http.Client, rt http.RoundTripper) *http.Client {
 	return &http.Client{Transport: rt, CheckRedirect: hc.CheckRedirect, Jar: hc.Jar, Timeout: hc.Timeout}
 }
 
+// bodyStaysOnAPIHost is the API client's redirect policy. A request body
+// (RLS usernames, identity blobs) is sent again on a 307 or 308 only to the
+// API host over https; a redirect without a body is followed anywhere, and the
+// transport sends the token only to the API host. Then next, the policy of the
+// caller's http.Client, decides; without one, at most 10 redirects.
+func bodyStaysOnAPIHost(host string, allowHTTP bool, next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		hasBody := req.Body != nil && req.Body != http.NoBody
+		if hasBody && (req.URL.Host != host || req.URL.Scheme != "https" && !allowHTTP) {
+			first := via[0]
+			return noRetryError{&redirectError{fmt.Sprintf("powerbi: the API answered %s %s with a redirect to %s://%s; a request body is only sent again to the API host over https",
+				first.Method, redactedURL(first.URL), req.URL.Scheme, req.URL.Host)}}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+}
+
 // keepPool hides the base transport's CloseIdleConnections from go-retryablehttp.
 type keepPool struct{ rt http.RoundTripper }
 
@@ -314,6 +374,7 @@ type callState struct {
 	last     *http.Response // the last response, body buffered in lastBody
 	lastBody []byte
 	token    string // the access token sent last, redacted from any error text
+	replayed bool   // the call was already replayed once with a new token
 }
 
 type callStateKey struct{}
@@ -322,14 +383,9 @@ type callStateKey struct{}
 // method to path (relative to /v1.0/myorg/) with body as JSON, retries per the
 // policy, and decodes a 2xx JSON response into out.
 func (c *Client) do(ctx context.Context, method, path, rawQuery string, body, out any, minLife time.Duration) error {
-	profile := c.profileID
-	if p, ok := ctx.Value(profileKey{}).(string); ok {
-		if p != "" {
-			if err := checkGUID("profile ID (ContextWithProfileID)", p); err != nil {
-				return err
-			}
-		}
-		profile = p
+	profile, err := c.profile(ctx)
+	if err != nil {
+		return err
 	}
 	var payload any // nil, or []byte: retryablehttp replays the same bytes on every attempt
 	if body != nil {
@@ -457,15 +513,17 @@ func (st *callState) secrets(u *url.URL) []string {
 }
 
 // querySecrets lists what of u's query string must not reach an error text
-// even when the service quotes it back: the raw query and its longer values.
+// even when the service quotes it back: the raw query and its values, in the
+// forms a server may echo them. Numbers and booleans ($top=1000) are not
+// secrets and stay.
 func querySecrets(u *url.URL) []string {
 	if u.RawQuery == "" {
 		return nil
 	}
-	out := []string{u.RawQuery}
+	out := withEncodings(u.RawQuery)
 	for _, vs := range u.Query() {
 		for _, v := range vs {
-			if len(v) >= 4 {
+			if _, err := strconv.ParseFloat(v, 64); err != nil && v != "true" && v != "false" {
 				out = append(out, withEncodings(v)...)
 			}
 		}

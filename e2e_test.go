@@ -7,6 +7,7 @@ package powerbi_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -144,24 +145,32 @@ func TestEndToEndTokenExpiryAndRefresh(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, e.srv.CountRequests("/oauth2/"))
 
+	// The Client runs on the fake's clock: it sees the token expire and
+	// fetches a new one before it sends anything.
 	e.srv.Advance(61 * time.Minute)
 	tok, err := c.Reports.GenerateTokenInGroup(ctx, e.demo.WorkspaceID, e.demo.ReportID, powerbi.GenerateTokenRequest{})
-	require.NoError(t, err, "the refused token is replaced and the call replayed")
+	require.NoError(t, err)
 	assert.Equal(t, 2, e.srv.CountRequests("/oauth2/"))
-	assert.Equal(t, 2, e.srv.CountRequests("/GenerateToken"), "refused once, replayed once")
+	assert.Equal(t, 1, e.srv.CountRequests("/GenerateToken"), "the expired token was never sent")
 	assert.True(t, tok.Expiration.After(e.srv.Now()), "the embed token is made with the new access token")
 
-	// A token the API refuses for another reason (a fault: 401 InvalidToken, empty body) is also replaced once.
-	e.srv.InjectFault(powerbitest.Fault{PathContains: "/GenerateToken", Status: 401})
+	// A token the API refuses (401 InvalidToken with an empty body, 403
+	// TokenExpired) is replaced once and the call replayed.
+	invalid := http.Header{"X-Powerbi-Error-Info": {"InvalidToken"}}
+	e.srv.InjectFault(powerbitest.Fault{PathContains: "/GenerateToken", Status: 401, Header: invalid})
 	_, err = c.Reports.GenerateTokenInGroup(ctx, e.demo.WorkspaceID, e.demo.ReportID, powerbi.GenerateTokenRequest{})
 	require.NoError(t, err)
 	assert.Equal(t, 3, e.srv.CountRequests("/oauth2/"))
+	e.srv.InjectFault(powerbitest.Fault{PathContains: "/GenerateToken", Status: 403, Body: `{"error":{"code":"TokenExpired"}}`})
+	_, err = c.Reports.GenerateTokenInGroup(ctx, e.demo.WorkspaceID, e.demo.ReportID, powerbi.GenerateTokenRequest{})
+	require.NoError(t, err)
+	assert.Equal(t, 4, e.srv.CountRequests("/oauth2/"))
 
 	// Refused twice: the replay happens once only, and the error says so.
-	e.srv.InjectFault(powerbitest.Fault{PathContains: "/GenerateToken", Status: 401, Times: 2})
+	e.srv.InjectFault(powerbitest.Fault{PathContains: "/GenerateToken", Status: 401, Times: 2, Header: invalid})
 	_, err = c.Reports.GenerateTokenInGroup(ctx, e.demo.WorkspaceID, e.demo.ReportID, powerbi.GenerateTokenRequest{})
 	require.ErrorIs(t, err, powerbi.ErrUnauthorized)
-	assert.Equal(t, 4, e.srv.CountRequests("/oauth2/"))
+	assert.Equal(t, 5, e.srv.CountRequests("/oauth2/"))
 }
 
 // An embed token never outlives the access token: a short-lived access token

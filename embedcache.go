@@ -3,14 +3,16 @@ package powerbi
 import (
 	lru "container/list"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
+	"weak"
 )
 
 // Defaults of EmbedCacheOptions.
@@ -30,28 +32,37 @@ type EmbedCacheOptions struct {
 	// MaxEntries bounds the cache; the least recently used entry goes first
 	// (default 1000).
 	MaxEntries int
-	// Now is the clock (default time.Now); tests may drive it.
+	// Now is the clock (default: the Client's, see WithClock); tests may drive it.
 	Now func() time.Time
 	// Logger receives a warning when a refresh fails (default: none).
 	Logger *slog.Logger
 }
 
 // EmbedCache shares embed configurations between page views: every request
-// for the same item with the same options gets the same embed token until
-// it nears its expiration. One GenerateToken per key runs at a time (the
-// others wait for it); a refresh runs detached from any one caller; a failed
-// refresh keeps serving the cached config while it is valid and is not tried
-// again for 30 seconds. It is safe for concurrent use.
+// for the same item with the same options, as the same service principal
+// profile, gets the same embed token until it nears its expiration. Requests
+// that differ in anything that changes what a token grants (the item, its
+// workspace, the access, any identity field, the lifetime, the profile in
+// effect) never share a token. One GenerateToken per key runs at a time (the
+// others wait for it); within the refresh margin the cached token is served
+// while one refresh runs behind; a refresh runs detached from any one caller,
+// on a copy of its options; a failed refresh keeps serving the cached config
+// while it is valid and is not tried again for 30 seconds. Expired entries are
+// dropped. It is safe for concurrent use.
 type EmbedCache struct {
-	client *Client
-	margin time.Duration
-	max    int
-	now    func() time.Time
-	logger *slog.Logger
+	client  *Client
+	margin  time.Duration
+	max     int
+	now     func() time.Time
+	logger  *slog.Logger
+	secret  []byte // keys are HMAC-SHA256 of the request under this per-cache secret
+	timeout time.Duration
 
-	mu      sync.Mutex
-	entries map[string]*lru.Element // of *embedEntry
-	order   *lru.List               // front: most recently used
+	mu       sync.Mutex
+	entries  map[string]*lru.Element // of *embedEntry
+	order    *lru.List               // front: most recently used
+	earliest time.Time               // no cached config expires before this
+	sweeper  *time.Timer             // drops expired entries when no call comes
 }
 
 type embedEntry struct {
@@ -83,84 +94,111 @@ func NewEmbedCache(client *Client, opts *EmbedCacheOptions) (*EmbedCache, error)
 		o.MaxEntries = DefaultEmbedCacheEntries
 	}
 	if o.Now == nil {
-		o.Now = time.Now
+		o.Now = client.now
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, fmt.Errorf("powerbi: a key for the embed cache: %w", err)
 	}
 	return &EmbedCache{client: client, margin: o.RefreshMargin, max: o.MaxEntries, now: o.Now, logger: o.Logger,
-		entries: map[string]*lru.Element{}, order: lru.New()}, nil
+		secret: secret, timeout: refreshTimeout, entries: map[string]*lru.Element{}, order: lru.New()}, nil
 }
 
 // Report is Client.ReportEmbedConfig through the cache.
 func (ec *EmbedCache) Report(ctx context.Context, groupID, reportID string, opts *EmbedOptions) (*EmbedConfig, error) {
-	return ec.get(ctx, opts, func(ctx context.Context) (*EmbedConfig, error) {
-		return ec.client.ReportEmbedConfig(ctx, groupID, reportID, opts)
-	}, "report", groupID, reportID)
+	return ec.get(ctx, EmbedTypeReport, opts, groupID, reportID)
 }
 
 // Dashboard is Client.DashboardEmbedConfig through the cache.
 func (ec *EmbedCache) Dashboard(ctx context.Context, groupID, dashboardID string, opts *EmbedOptions) (*EmbedConfig, error) {
-	return ec.get(ctx, opts, func(ctx context.Context) (*EmbedConfig, error) {
-		return ec.client.DashboardEmbedConfig(ctx, groupID, dashboardID, opts)
-	}, "dashboard", groupID, dashboardID)
+	return ec.get(ctx, EmbedTypeDashboard, opts, groupID, dashboardID)
 }
 
 // Tile is Client.TileEmbedConfig through the cache.
 func (ec *EmbedCache) Tile(ctx context.Context, groupID, dashboardID, tileID string, opts *EmbedOptions) (*EmbedConfig, error) {
-	return ec.get(ctx, opts, func(ctx context.Context) (*EmbedConfig, error) {
-		return ec.client.TileEmbedConfig(ctx, groupID, dashboardID, tileID, opts)
-	}, "tile", groupID, dashboardID, tileID)
+	return ec.get(ctx, EmbedTypeTile, opts, groupID, dashboardID, tileID)
 }
 
 // QnA is Client.QnAEmbedConfig through the cache.
 func (ec *EmbedCache) QnA(ctx context.Context, groupID, datasetID string, opts *EmbedOptions) (*EmbedConfig, error) {
-	return ec.get(ctx, opts, func(ctx context.Context) (*EmbedConfig, error) {
-		return ec.client.QnAEmbedConfig(ctx, groupID, datasetID, opts)
-	}, "qna", groupID, datasetID)
+	return ec.get(ctx, EmbedTypeQnA, opts, groupID, datasetID)
 }
 
-// Len is the number of cached entries.
+// Len is the number of cached entries; expired ones are dropped first.
 func (ec *EmbedCache) Len() int {
 	ec.mu.Lock()
 	defer ec.mu.Unlock()
+	ec.sweepLocked(ec.now())
 	return ec.order.Len()
 }
 
-// cacheKey identifies an item and the options of its token. Options are
-// hashed: an identity blob is a credential and is not kept in a key.
-func cacheKey(opts *EmbedOptions, parts ...string) (string, error) {
-	key := strings.Join(parts, "\x00")
-	if opts == nil {
-		return key, nil
-	}
-	b, err := json.Marshal(opts)
+// embedRequest is one request for an embed config as the cache keeps it: the
+// item, the profile in effect, and a deep copy of the caller's options, so
+// that nothing the caller does after the call returns reaches a detached
+// refresh or its key.
+type embedRequest struct {
+	Kind    EmbedType     `json:"k"`
+	IDs     []string      `json:"i"` // the workspace, then the item's IDs
+	Profile string        `json:"p"`
+	Options *EmbedOptions `json:"o"`
+}
+
+// key is the request's HMAC under the cache's secret: a heap dump holds no
+// identity, and no hash that a guessed username could be checked against.
+func (r *embedRequest) key(secret []byte) (string, error) {
+	b, err := json.Marshal(r)
 	if err != nil {
 		return "", fmt.Errorf("powerbi: encoding EmbedOptions: %w", err)
 	}
-	sum := sha256.Sum256(b)
-	return key + "\x00" + string(sum[:]), nil
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(b)
+	return string(mac.Sum(nil)), nil
 }
 
-func (ec *EmbedCache) get(ctx context.Context, opts *EmbedOptions, fetch func(context.Context) (*EmbedConfig, error), parts ...string) (*EmbedConfig, error) {
-	key, err := cacheKey(opts, parts...)
+// fetch generates the config, as the request's profile.
+func (r *embedRequest) fetch(c *Client) func(context.Context) (*EmbedConfig, error) {
+	return func(ctx context.Context) (*EmbedConfig, error) {
+		ctx = ContextWithProfileID(ctx, r.Profile)
+		ids, o := r.IDs, r.Options
+		switch r.Kind {
+		case EmbedTypeReport:
+			return c.ReportEmbedConfig(ctx, ids[0], ids[1], o)
+		case EmbedTypeDashboard:
+			return c.DashboardEmbedConfig(ctx, ids[0], ids[1], o)
+		case EmbedTypeTile:
+			return c.TileEmbedConfig(ctx, ids[0], ids[1], ids[2], o)
+		default:
+			return c.QnAEmbedConfig(ctx, ids[0], ids[1], o)
+		}
+	}
+}
+
+func (ec *EmbedCache) get(ctx context.Context, kind EmbedType, opts *EmbedOptions, ids ...string) (*EmbedConfig, error) {
+	profile, err := ec.client.profile(ctx)
 	if err != nil {
 		return nil, err
 	}
+	// Bad options fail here, before an entry or a refresh exists.
+	if _, err := opts.check(kind == EmbedTypeReport); err != nil {
+		return nil, err
+	}
+	o := opts.clone()
+	if o == nil {
+		o = &EmbedOptions{} // nil and the zero value ask for the same token
+	}
+	req := &embedRequest{Kind: kind, IDs: ids, Profile: profile, Options: o}
+	key, err := req.key(ec.secret)
+	if err != nil {
+		return nil, err
+	}
+
 	ec.mu.Lock()
 	now := ec.now()
+	ec.sweepLocked(now)
 	var e *embedEntry
 	if el, ok := ec.entries[key]; ok {
 		ec.order.MoveToFront(el)
 		e = el.Value.(*embedEntry)
-		if c := e.conf; c != nil {
-			left := c.Expiration.Sub(now)
-			want := ec.margin
-			if life := c.Expiration.Sub(e.issuedAt); want >= life {
-				want = life / 2 // a margin longer than the token's life would regenerate it on every call
-			}
-			if left > want || (left > 0 && now.Before(e.nextAttempt)) {
-				ec.mu.Unlock()
-				return c.clone(), nil
-			}
-		}
 	} else {
 		e = &embedEntry{key: key}
 		ec.entries[key] = ec.order.PushFront(e)
@@ -170,14 +208,27 @@ func (ec *EmbedCache) get(ctx context.Context, opts *EmbedOptions, fetch func(co
 			delete(ec.entries, old.Value.(*embedEntry).key)
 		}
 	}
+	fresh, usable := e.state(now, ec.margin)
+	if fresh || usable && (e.flight != nil || now.Before(e.nextAttempt)) {
+		conf := e.conf.clone()
+		ec.mu.Unlock()
+		return conf, nil
+	}
 	f := e.flight
 	if f == nil {
-		f = startFlight(ctx, "generating an embed config", fetch, func(conf *EmbedConfig, err error) { ec.land(e, conf, err) })
+		f = startFlight(ctx, "generating an embed config", ec.timeout, req.fetch(ec.client), func(conf *EmbedConfig, err error) { ec.land(e, conf, err) })
 		e.flight = f
 	}
+	var conf *EmbedConfig
+	if usable {
+		conf = e.conf.clone()
+	}
 	ec.mu.Unlock()
+	if usable {
+		return conf, nil // inside the refresh margin: the refresh runs behind
+	}
 
-	conf, err := f.wait(ctx)
+	conf, err = f.wait(ctx)
 	if err == nil {
 		return conf.clone(), nil
 	}
@@ -186,10 +237,24 @@ func (ec *EmbedCache) get(ctx context.Context, opts *EmbedOptions, fetch func(co
 	}
 	ec.mu.Lock()
 	defer ec.mu.Unlock()
-	if e.conf != nil && e.conf.Expiration.After(ec.now()) {
+	if _, usable := e.state(ec.now(), ec.margin); usable {
 		return e.conf.clone(), nil
 	}
 	return nil, err
+}
+
+// state tells whether e's config needs no refresh (fresh) and whether it may
+// still be handed out (usable: it will not expire on the way to the page).
+func (e *embedEntry) state(now time.Time, margin time.Duration) (fresh, usable bool) {
+	c := e.conf
+	if c == nil {
+		return false, false
+	}
+	left, life := c.Expiration.Sub(now), c.Expiration.Sub(e.issuedAt)
+	if margin >= life {
+		margin = life / 2 // a margin longer than the token's life would regenerate it on every call
+	}
+	return left > margin, left > expiryMargin(life)
 }
 
 // land records a finished refresh of e. A failure keeps a config that is
@@ -202,22 +267,87 @@ func (ec *EmbedCache) land(e *embedEntry, conf *EmbedConfig, err error) {
 	now := ec.now()
 	if err == nil {
 		e.conf, e.issuedAt, e.nextAttempt = conf, now, time.Time{}
+		ec.expiresAt(conf.Expiration)
 		return
 	}
 	e.nextAttempt = now.Add(retryRefreshAfter)
-	if e.conf == nil {
-		if el, ok := ec.entries[e.key]; ok && el.Value == e {
-			ec.order.Remove(el)
-			delete(ec.entries, e.key)
-		}
+	_, usable := e.state(now, ec.margin)
+	if !usable {
+		ec.removeLocked(e)
 	}
 	if ec.logger != nil {
-		ec.logger.Warn("powerbi: embed token refresh failed", "error", err.Error(), "keeping_valid_token", e.conf != nil && e.conf.Expiration.After(now))
+		ec.logger.Warn("powerbi: embed token refresh failed", "error", err.Error(), "keeping_valid_token", usable)
 	}
+}
+
+func (ec *EmbedCache) removeLocked(e *embedEntry) {
+	if el, ok := ec.entries[e.key]; ok && el.Value == e {
+		ec.order.Remove(el)
+		delete(ec.entries, e.key)
+	}
+}
+
+// sweepLocked drops the entries whose config has expired, once the earliest
+// expiration has passed, and arms a timer for the next one, so that a token
+// does not outlive its use in memory even when no call comes.
+func (ec *EmbedCache) sweepLocked(now time.Time) {
+	if ec.earliest.IsZero() || now.Before(ec.earliest) {
+		return
+	}
+	ec.earliest = time.Time{}
+	for el := ec.order.Front(); el != nil; {
+		next := el.Next()
+		if e := el.Value.(*embedEntry); e.conf != nil {
+			if e.conf.Expiration.After(now) {
+				ec.expiresAt(e.conf.Expiration)
+			} else if e.flight == nil {
+				ec.removeLocked(e)
+			}
+		}
+		el = next
+	}
+}
+
+// expiresAt notes that a cached config expires at t. The sweeper holds the
+// cache weakly: an EmbedCache nobody uses any more is not kept alive by it.
+func (ec *EmbedCache) expiresAt(t time.Time) {
+	if !ec.earliest.IsZero() && !t.Before(ec.earliest) {
+		return
+	}
+	ec.earliest = t
+	wait := t.Sub(ec.now()) + time.Second
+	if ec.sweeper != nil {
+		ec.sweeper.Reset(wait)
+		return
+	}
+	w := weak.Make(ec)
+	ec.sweeper = time.AfterFunc(wait, func() {
+		if ec := w.Value(); ec != nil {
+			ec.Len()
+		}
+	})
 }
 
 func (c *EmbedConfig) clone() *EmbedConfig {
 	out := *c
 	out.DatasetIDs = slices.Clone(c.DatasetIDs)
+	return &out
+}
+
+// clone is a deep copy of the options, nil for nil.
+func (o *EmbedOptions) clone() *EmbedOptions {
+	if o == nil {
+		return nil
+	}
+	out := *o
+	out.Identities = slices.Clone(o.Identities)
+	for i := range out.Identities {
+		id := &out.Identities[i]
+		id.Roles, id.Datasets, id.Reports = slices.Clone(id.Roles), slices.Clone(id.Datasets), slices.Clone(id.Reports)
+		if id.IdentityBlob != nil {
+			blob := *id.IdentityBlob
+			id.IdentityBlob = &blob
+		}
+	}
 	return &out
 }

@@ -1,9 +1,11 @@
 package powerbi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -126,6 +128,7 @@ func (e *APIError) Unwrap() error { return e.cause }
 // ErrAuthentication) matches it. Its Error string is one line and never
 // contains the secret, password, assertion or token.
 type AuthError struct {
+	Host          string // the authority the token request went to, e.g. login.microsoftonline.com
 	StatusCode    int    // HTTP status of the token response (0 if none came)
 	ErrorCode     string // the OAuth "error", e.g. invalid_client, invalid_grant
 	AADSTSCodes   []int  // error_codes, e.g. 7000215
@@ -139,7 +142,13 @@ type AuthError struct {
 
 func (e *AuthError) Error() string {
 	var b strings.Builder
-	b.WriteString("powerbi: Entra ID token request failed")
+	b.WriteString("powerbi: Entra ID token request ")
+	if e.Host != "" {
+		b.WriteString("to ")
+		b.WriteString(oneLine(e.Host, 100))
+		b.WriteByte(' ')
+	}
+	b.WriteString("failed")
 	if e.StatusCode != 0 {
 		b.WriteString(": ")
 		b.WriteString(strconv.Itoa(e.StatusCode))
@@ -394,7 +403,15 @@ func authHint(e *AuthError) string {
 			return h
 		}
 	}
+	var redirect *redirectError
+	var netErr net.Error
 	switch {
+	case errors.As(e.cause, &redirect):
+		return "a token request is only ever sent to the token endpoint: check the authority host (Cloud or AuthorityHost) and any proxy in between"
+	case e.StatusCode == 0 && (errors.Is(e.cause, context.Canceled) || errors.Is(e.cause, context.DeadlineExceeded)):
+		return ""
+	case e.StatusCode == 0 && errors.As(e.cause, &netErr):
+		return "the authority could not be reached: check the network, the proxy settings (HTTPS_PROXY) and the authority host (Cloud or AuthorityHost)"
 	case e.StatusCode == http.StatusTooManyRequests:
 		return "Entra ID is throttling token requests: the client caches tokens, so look for many Clients or Authenticators created per request"
 	case e.ErrorCode == "invalid_client":
@@ -553,13 +570,61 @@ func withEncodings(secrets ...string) []string {
 	return out
 }
 
+// wordSecret is the length under which a secret is redacted only where it
+// stands as a word of its own. A one-letter test token or a query value such
+// as "Sales" also occurs inside ordinary words; a longer secret is removed
+// wherever it appears, even glued to other text.
+const wordSecret = 12
+
+// redact replaces each secret in s with [REDACTED]: everywhere for secrets of
+// wordSecret bytes or more, and only where it stands as a word for shorter ones.
 func redact(s string, secrets ...string) string {
 	for _, sec := range secrets {
-		if sec != "" {
+		switch {
+		case sec == "":
+		case len(sec) >= wordSecret:
 			s = strings.ReplaceAll(s, sec, "[REDACTED]")
+		default:
+			s = redactWord(s, sec)
 		}
 	}
 	return s
+}
+
+// redactWord replaces sec where it is not part of a longer run of letters and
+// digits. A percent escape ("q%3D1000") ends a word like punctuation does.
+func redactWord(s, sec string) string {
+	var b strings.Builder
+	done := 0
+	for from := 0; ; {
+		i := strings.Index(s[from:], sec)
+		if i < 0 {
+			break
+		}
+		start, end := from+i, from+i+len(sec)
+		from = start + 1
+		if !wordStart(s, start) || end < len(s) && isAlnum(s[end]) && isAlnum(s[end-1]) {
+			continue
+		}
+		b.WriteString(s[done:start])
+		b.WriteString("[REDACTED]")
+		done, from = end, end
+	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
+	return b.String()
+}
+
+// wordStart reports whether a word may start at s[i]: at the start, after a
+// byte that is not a letter or digit, or right after a percent escape.
+func wordStart(s string, i int) bool {
+	return i == 0 || !isAlnum(s[i]) || !isAlnum(s[i-1]) || i >= 3 && s[i-3] == '%'
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 func trimBOM(b []byte) []byte {

@@ -156,3 +156,37 @@ func TestScrubTokens(t *testing.T) {
 		assert.Equal(t, want, scrubTokens(in), in)
 	}
 }
+
+// A short secret or a plain query value is removed only where it stands as a
+// word of its own: a one-letter test token must not turn "Report not found"
+// into "Repor[REDACTED] no[REDACTED] found", nor $top=1000 every "1000" of a
+// message. Long secrets are removed wherever they appear.
+func TestRedactionLeavesOrdinaryTextAlone(t *testing.T) {
+	c, mt := mockClient(t, StaticToken("t"), WithRetryPolicy(RetryPolicy{}))
+	mt.RegisterNoResponder(func(*http.Request) (*http.Response, error) {
+		resp := httpmock.NewStringResponse(404, `{"error":{"code":"PowerBIEntityNotFound","message":"Report not found: at most 1000 items; token t refused"}}`)
+		resp.Header.Set("RequestId", "a1000b-1000")
+		return resp, nil
+	})
+	_, err := c.Reports.GetReport(context.Background(), reportID)
+	var apiErr *APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, "Report not found: at most 1000 items; token [REDACTED] refused", apiErr.Message)
+
+	_, err = c.Groups.GetGroups(context.Background(), &GetGroupsOptions{Top: 1000, Filter: "name eq 'Finance'"})
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, "Report not found: at most 1000 items; token [REDACTED] refused", apiErr.Message)
+	assert.Equal(t, "a1000b-1000", apiErr.RequestID)
+
+	for _, tc := range []struct{ in, secret, want string }{
+		{"Report not found", "t", "Report not found"},
+		{"Bearer t.", "t", "Bearer [REDACTED]."},
+		{"t", "t", "[REDACTED]"},
+		{"$top=1000&x", "1000", "$top=[REDACTED]&x"},
+		{"q%3D1000", "1000", "q%3D[REDACTED]"},
+		{"11000 items", "1000", "11000 items"},
+		{"xSENTINEL-ACCESS-TOKEN-c0de55y", "SENTINEL-ACCESS-TOKEN-c0de55", "x[REDACTED]y"},
+	} {
+		assert.Equal(t, tc.want, redact(tc.in, tc.secret), "%q without %q", tc.in, tc.secret)
+	}
+}

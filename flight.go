@@ -3,6 +3,7 @@ package powerbi
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // flight is one refresh in progress, of the access token or of an embed
@@ -15,16 +16,33 @@ type flight[T any] struct {
 
 // startFlight runs fetch on a context detached from the caller that started
 // it, so one caller giving up does not fail the others, and bounded by
-// refreshTimeout. A panic in fetch becomes an error naming what panicked, not
-// its value, which could hold a secret. land records the result (under its
+// timeout. A fetch that ignores its context and outlives the timeout is
+// abandoned: the flight ends with an error, land clears it, and the next
+// caller starts a new one; whatever the abandoned fetch returns later is
+// dropped. A panic in fetch becomes an error naming what panicked, not its
+// value, which could hold a secret. land records the result (under its
 // owner's lock) before the waiters are released.
-func startFlight[T any](ctx context.Context, what string, fetch func(context.Context) (T, error), land func(T, error)) *flight[T] {
+func startFlight[T any](ctx context.Context, what string, timeout time.Duration, fetch func(context.Context) (T, error), land func(T, error)) *flight[T] {
 	f := &flight[T]{done: make(chan struct{})}
 	go func() {
 		defer close(f.done)
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		defer cancel()
-		f.val, f.err = recovered(ctx, what, fetch)
+		type result struct {
+			val T
+			err error
+		}
+		answer := make(chan result, 1) // buffered: an abandoned fetch does not block
+		go func() {
+			v, err := recovered(ctx, what, fetch)
+			answer <- result{v, err}
+		}()
+		select {
+		case r := <-answer:
+			f.val, f.err = r.val, r.err
+		case <-ctx.Done():
+			f.err = fmt.Errorf("powerbi: %s did not answer within %s: %w", what, timeout, context.DeadlineExceeded)
+		}
 		land(f.val, f.err)
 	}()
 	return f

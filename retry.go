@@ -65,9 +65,19 @@ func newRetryClient(hc *http.Client, p RetryPolicy) *retryablehttp.Client {
 		RetryMax:     p.MaxRetries,
 		CheckRetry:   p.checkRetry,
 		Backoff:      p.backoff,
-		// Hand the last response back, so the caller can describe it.
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+		ErrorHandler: lastResponse,
 	}
+}
+
+// lastResponse hands the last response back when the retries run out, so the
+// caller can describe it; with an error (a refused redirect, say) the response
+// is closed and only the error returned, as net/http expects of a transport.
+func lastResponse(resp *http.Response, err error, _ int) (*http.Response, error) {
+	if err != nil && resp != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	return resp, err
 }
 
 // retryableStatus reports whether a status is worth another attempt.

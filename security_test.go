@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -352,6 +353,66 @@ func TestScenario22TokenOnlyToAPIHostOverHTTPS(t *testing.T) {
 	assert.Equal(t, "", otherAuth.Load(), "no Authorization to another host")
 }
 
+// A request body holds RLS usernames and identity blobs (Azure SQL access
+// tokens): a 307 or 308 may carry it again only to the API host over https.
+// Anywhere else the call fails with an error naming the target, and the
+// target receives nothing; without a body (a GET), a redirect to another host
+// is followed without the token, as before.
+func TestBodyNeverRedirectedOffTheAPIHost(t *testing.T) {
+	var received atomic.Int64
+	record := func(w http.ResponseWriter, r *http.Request) {
+		received.Add(1)
+		respond(200, tokenJSON)(w, r)
+	}
+	otherTLS := httptest.NewTLSServer(http.HandlerFunc(record))
+	defer otherTLS.Close()
+	plain := httptest.NewServer(http.HandlerFunc(record))
+	defer plain.Close()
+	var target atomic.Value
+	var bodies atomic.Int64
+	api := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/moved" {
+			b, _ := io.ReadAll(r.Body)
+			if strings.Contains(string(b), "ann@contoso.com") {
+				bodies.Add(1)
+			}
+			respond(200, tokenJSON)(w, r)
+			return
+		}
+		http.Redirect(w, r, target.Load().(string), http.StatusTemporaryRedirect)
+	})
+	hc := api.httpClient()
+	hc.Transport.(*http.Transport).TLSClientConfig.RootCAs.AddCert(otherTLS.Certificate())
+	c, err := NewClient(expiringToken(testToken, time.Hour), WithBaseURL(api.srv.URL), WithHTTPClient(hc), WithRetryPolicy(fastRetry))
+	require.NoError(t, err)
+	req := GenerateTokenRequest{Identities: []EffectiveIdentity{{Username: "ann@contoso.com", Datasets: []string{reportID}, IdentityBlob: &IdentityBlob{Value: "sql-access-token"}}}}
+	apiHTTP := "http://" + strings.TrimPrefix(api.srv.URL, "https://")
+	for name, to := range map[string]string{
+		"another host over https": otherTLS.URL + "/steal",
+		"another host over http":  plain.URL + "/steal",
+		"the API host over http":  apiHTTP + "/moved",
+	} {
+		t.Run(name, func(t *testing.T) {
+			target.Store(to)
+			before := api.requests.Load()
+			_, err := c.Reports.GenerateTokenInGroup(context.Background(), groupID, reportID, req)
+			require.Error(t, err)
+			u, _ := url.Parse(to)
+			assert.Contains(t, err.Error(), u.Host, "the error names the target")
+			assert.Contains(t, err.Error(), "redirect")
+			assert.NotContains(t, err.Error(), "sql-access-token")
+			assert.Equal(t, before+1, api.requests.Load(), "not retried")
+		})
+	}
+	assert.Zero(t, received.Load(), "no other host received the body")
+
+	target.Store(api.srv.URL + "/moved")
+	tok, err := c.Reports.GenerateTokenInGroup(context.Background(), groupID, reportID, req)
+	require.NoError(t, err, "the API host over https may take the body again")
+	assert.Equal(t, "H4sI-embed", tok.Token)
+	assert.EqualValues(t, 1, bodies.Load())
+}
+
 // Scenario 23: malformed IDs are refused before any token fetch or request.
 func TestScenario23BadIDs(t *testing.T) {
 	var tokenCalls atomic.Int64
@@ -476,6 +537,17 @@ func TestScenario24DocumentedLimits(t *testing.T) {
 	mt.RegisterNoResponder(httpmock.NewStringResponder(200, tokenJSON))
 	_, err = c.Reports.GenerateTokenInGroup(ctx, groupID, reportID, GenerateTokenRequest{Identities: []EffectiveIdentity{{Username: "John Smith", Reports: []string{reportID}}}})
 	assert.NoError(t, err)
+
+	// Limits are in characters, not bytes: 111 three-byte characters are a
+	// valid username (333 bytes), 50 two-byte ones a valid role name.
+	_, err = c.Reports.GenerateTokenInGroup(ctx, groupID, reportID, GenerateTokenRequest{Identities: id(func(e *EffectiveIdentity) {
+		e.Username, e.Roles = strings.Repeat("名", 111), []string{strings.Repeat("é", 50)}
+	})})
+	assert.NoError(t, err)
+	_, err = c.Reports.GenerateTokenInGroup(ctx, groupID, reportID, GenerateTokenRequest{Identities: id(func(e *EffectiveIdentity) {
+		e.Username = strings.Repeat("名", 257)
+	})})
+	assert.ErrorContains(t, err, "is 257 characters long; at most 256")
 }
 
 func TestNewClientOptions(t *testing.T) {

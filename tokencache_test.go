@@ -222,12 +222,20 @@ func TestScenario18FailedRefreshKeepsValidToken(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, auth.calls.Load())
 
+	// The refresh runs behind the caller: wait until it has failed and landed.
+	landed := func(calls int64) func() bool {
+		return func() bool {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return auth.calls.Load() == calls && c.flight == nil
+		}
+	}
 	clk.add(56 * time.Minute) // inside the 5-minute refresh-ahead window
 	auth.fail.Store(true)
 	tok, err := c.token(ctx, 0)
 	require.NoError(t, err)
 	assert.Equal(t, first, tok, "the old token is served while valid")
-	assert.EqualValues(t, 2, auth.calls.Load())
+	require.Eventually(t, landed(2), 5*time.Second, time.Millisecond)
 
 	clk.add(29 * time.Second)
 	tok, err = c.token(ctx, 0)
@@ -238,7 +246,7 @@ func TestScenario18FailedRefreshKeepsValidToken(t *testing.T) {
 	clk.add(2 * time.Second)
 	_, err = c.token(ctx, 0)
 	require.NoError(t, err)
-	assert.EqualValues(t, 3, auth.calls.Load(), "a new attempt after 30 s")
+	require.Eventually(t, landed(3), 5*time.Second, time.Millisecond, "a new attempt after 30 s")
 
 	clk.add(4 * time.Minute) // past the real expiry
 	_, err = c.token(ctx, 0)
@@ -322,4 +330,154 @@ func TestAuthenticatorPanic(t *testing.T) {
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "boom")
 	assert.False(t, errors.Is(err, context.Canceled))
+}
+
+// A 401 that does not refuse the token itself (the caller is not a member of
+// the workspace) leaves the shared token alone: 20 calls to a forbidden
+// workspace cost at most one renewal, not 20 token requests. A token the API
+// refuses as invalid or expired is still dropped every time.
+func TestOnlyATokenRefusalDropsTheToken(t *testing.T) {
+	notMember := `{"error":{"code":"PowerBINotAuthorizedException","pbi.error":{"code":"PowerBINotAuthorizedException","parameters":{},"details":[],"exceptionCulprit":1}}}`
+	auth := &countingAuth{life: time.Hour}
+	c, mt := mockClient(t, auth)
+	mt.RegisterNoResponder(httpmock.NewStringResponder(401, notMember))
+	for range 20 {
+		_, err := c.Reports.GetReportsInGroup(context.Background(), groupID)
+		require.ErrorIs(t, err, ErrUnauthorized)
+	}
+	assert.EqualValues(t, 2, auth.calls.Load(), "the first token, and one renewal in case its claims were stale")
+	assert.Equal(t, 21, mt.GetTotalCallCount(), "20 calls and one replay")
+
+	for _, refusal := range []struct {
+		status       int
+		body, header string
+	}{
+		{401, "", "InvalidToken"},
+		{403, `{"error":{"code":"TokenExpired","message":"Access token has expired"}}`, ""},
+	} {
+		before := auth.calls.Load()
+		mt.RegisterNoResponder(func(*http.Request) (*http.Response, error) {
+			resp := httpmock.NewStringResponse(refusal.status, refusal.body)
+			if refusal.header != "" {
+				resp.Header.Set("X-PowerBI-Error-Info", refusal.header)
+			}
+			return resp, nil
+		})
+		for range 3 {
+			_, err := c.Reports.GetReportsInGroup(context.Background(), groupID)
+			require.Error(t, err)
+		}
+		assert.EqualValues(t, before+3, auth.calls.Load(), "%d %s: each call drops its token and replays once with a new one", refusal.status, refusal.header)
+	}
+}
+
+// The replay after a refused token happens once per call, not once per
+// retry attempt: 401 and 503 alternating cost one new token.
+func TestReplayOncePerCall(t *testing.T) {
+	auth := &countingAuth{life: time.Hour}
+	c, mt := mockClient(t, auth, WithRetryPolicy(RetryPolicy{MaxRetries: 9, WaitMin: time.Millisecond, WaitMax: time.Millisecond}))
+	n := 0
+	mt.RegisterNoResponder(func(*http.Request) (*http.Response, error) {
+		n++
+		if n%2 == 1 {
+			resp := httpmock.NewStringResponse(401, "")
+			resp.Header.Set("X-PowerBI-Error-Info", "InvalidToken")
+			return resp, nil
+		}
+		return httpmock.NewStringResponse(503, ""), nil
+	})
+	_, err := c.Reports.GetReportsInGroup(context.Background(), groupID)
+	require.ErrorIs(t, err, ErrUnauthorized)
+	assert.EqualValues(t, 2, auth.calls.Load(), "the first token and one replacement")
+	assert.Equal(t, 3, mt.GetTotalCallCount(), "401, its replay (503), the retry (401, returned)")
+}
+
+// Inside the refresh-ahead window a still-valid token is served at once while
+// one refresh runs behind: a caller with a short deadline does not wait for
+// (and fail on) a slow token endpoint.
+func TestValidTokenServedWhileRefreshing(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+	release := make(chan struct{})
+	var once sync.Once
+	defer once.Do(func() { close(release) })
+	var calls atomic.Int64
+	auth := AuthenticatorFunc(func(ctx context.Context) (AccessToken, error) {
+		n := calls.Add(1)
+		if n == 2 {
+			<-release // the refresh is slow
+		}
+		return AccessToken{Token: fmt.Sprintf("tok-%d", n), ExpiresOn: clk.now().Add(time.Hour)}, nil
+	})
+	c := newTokenCache(auth, nil)
+	c.now = clk.now
+	first, err := c.token(context.Background(), 0)
+	require.NoError(t, err)
+
+	clk.add(57 * time.Minute) // 3 minutes left: inside the 5-minute window
+	for range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		tok, err := c.token(ctx, 0)
+		cancel()
+		require.NoError(t, err)
+		assert.Equal(t, first, tok, "the valid token is served while the refresh runs")
+	}
+	require.Eventually(t, func() bool { return calls.Load() == 2 }, 5*time.Second, time.Millisecond, "one refresh, behind the callers")
+	once.Do(func() { close(release) })
+	require.Eventually(t, func() bool {
+		tok, err := c.token(context.Background(), 0)
+		return err == nil && tok.Token == "tok-2"
+	}, 5*time.Second, time.Millisecond)
+	assert.EqualValues(t, 2, calls.Load())
+}
+
+// An Authenticator that ignores its context does not wedge the Client: the
+// refresh is abandoned after its timeout, and the next caller starts a new one.
+func TestHungAuthenticatorIsAbandoned(t *testing.T) {
+	hang := make(chan struct{})
+	defer close(hang)
+	var calls atomic.Int64
+	auth := AuthenticatorFunc(func(context.Context) (AccessToken, error) {
+		if calls.Add(1) == 1 {
+			<-hang // ignores its context
+		}
+		return AccessToken{Token: "fresh", ExpiresOn: time.Now().Add(time.Hour)}, nil
+	})
+	c := newTokenCache(auth, nil)
+	c.refreshTimeout = 50 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := c.token(ctx, 0)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NoError(t, ctx.Err(), "the caller was released by the abandoned refresh, not by its own deadline")
+	assert.Contains(t, err.Error(), "did not answer within 50ms")
+
+	tok, err := c.token(ctx, 0)
+	require.NoError(t, err)
+	assert.Equal(t, "fresh", tok.Token)
+	assert.EqualValues(t, 2, calls.Load(), "a new refresh after the abandoned one")
+}
+
+// A token with less than 5 minutes of life is still cached: refresh-ahead
+// starts at half its life, and it is served until shortly before it expires.
+func TestShortLivedTokenIsCached(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+	auth := &countingAuth{life: 4 * time.Minute, now: clk.now}
+	c := newTokenCache(auth, nil)
+	c.now = clk.now
+	for range 20 {
+		_, err := c.token(context.Background(), 0)
+		require.NoError(t, err)
+	}
+	assert.EqualValues(t, 1, auth.calls.Load(), "20 calls, one token request")
+
+	clk.add(3 * time.Minute) // past half its life: refreshed, once
+	for range 20 {
+		_, err := c.token(context.Background(), 0)
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return auth.calls.Load() == 2 }, 5*time.Second, time.Millisecond)
+	tok, err := c.token(context.Background(), 0)
+	require.NoError(t, err)
+	assert.Equal(t, "tok-2", tok.Token)
+	assert.EqualValues(t, 2, auth.calls.Load())
 }

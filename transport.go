@@ -43,12 +43,12 @@ func (t *apiTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// A redirect to another host, or to plain http, goes without the token.
 	authorize := req.URL.Host == t.host && (req.URL.Scheme == "https" || t.allowHTTP)
 	resp, token, err := t.send(req, st, authorize)
-	if err != nil || !authorize || !tokenRefused(resp, st.lastBody) || req.GetBody == nil {
+	if err != nil || !authorize || st.replayed || req.GetBody == nil || !t.renew(resp, st.lastBody, token) {
 		return resp, err
 	}
-	// The token was refused: drop it (unless another call already did) and
-	// replay once with a new one. A second refusal is returned as it is.
-	t.tokens.invalidate(token)
+	// The token was dropped: replay once per call with a new one. A second
+	// refusal, in this attempt or a later one, is returned as it is.
+	st.replayed = true
 	body, err := req.GetBody()
 	if err != nil {
 		return resp, nil
@@ -145,19 +145,31 @@ func (t *apiTransport) log(ctx context.Context, level slog.Level, req *http.Requ
 	t.logger.LogAttrs(ctx, level, "powerbi: request", attrs...)
 }
 
-// tokenRefused reports a 401, or a 403 whose code is TokenExpired: the API
-// refused the access token itself.
-func tokenRefused(resp *http.Response, body []byte) bool {
-	switch resp.StatusCode {
-	case http.StatusUnauthorized:
+// renew drops the token a 401 or 403 answered, and reports whether it did.
+// A refusal of the token itself (a 401 InvalidToken, a 401 or 403
+// TokenExpired, in the body or in X-PowerBI-Error-Info) always drops it. Any other 401 (say, the caller is
+// not a member of the workspace) drops it at most once per staleRenewal: the
+// token's group claims may predate a change of membership or tenant settings,
+// but a new token on every forbidden call would only get Entra to throttle.
+func (t *apiTransport) renew(resp *http.Response, body []byte, token string) bool {
+	if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
+		return false
+	}
+	var e APIError
+	e.parseBody(resp.Header, body)
+	switch {
+	case e.Code == "TokenExpired" || resp.StatusCode == http.StatusUnauthorized && tokenRefusalCodes[e.Code]:
+		t.tokens.invalidate(token)
 		return true
-	case http.StatusForbidden:
-		var e APIError
-		e.parseBody(resp.Header, body)
-		return e.Code == "TokenExpired"
+	case resp.StatusCode == http.StatusUnauthorized:
+		return t.tokens.renewStale(token)
 	}
 	return false
 }
+
+// tokenRefusalCodes are the error codes with which a 401 refuses the access
+// token itself.
+var tokenRefusalCodes = map[string]bool{"InvalidToken": true, "TokenExpired": true, "InvalidAuthenticationToken": true, "ExpiredAuthenticationToken": true}
 
 var errBodyTooLarge = errors.New("body too large")
 

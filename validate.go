@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Documented limits of the GenerateToken calls (shared/POWERBI.md).
@@ -98,8 +99,8 @@ func (id *EffectiveIdentity) validate(field string) error {
 	if id.Username == "" && id.IdentityBlob == nil {
 		return invalid(field+".username", "is empty; an identity needs a username (or an identityBlob)")
 	}
-	if len(id.Username) > maxUsernameLen {
-		return invalid(field+".username", "is %d characters long; at most %d are allowed", len(id.Username), maxUsernameLen)
+	if n := utf8.RuneCountInString(id.Username); n > maxUsernameLen {
+		return invalid(field+".username", "is %d characters long; at most %d are allowed", n, maxUsernameLen)
 	}
 	// The no-space rule is for dataset (RLS) identities, where the username is a
 	// UPN; a paginated report takes any text (the swagger's own example sends
@@ -115,8 +116,8 @@ func (id *EffectiveIdentity) validate(field string) error {
 		switch {
 		case role == "":
 			return invalid(f, "is empty")
-		case len(role) > maxRoleLen:
-			return invalid(f, "is %d characters long; at most %d are allowed", len(role), maxRoleLen)
+		case utf8.RuneCountInString(role) > maxRoleLen:
+			return invalid(f, "is %d characters long; at most %d are allowed", utf8.RuneCountInString(role), maxRoleLen)
 		case strings.Contains(role, ","):
 			return invalid(f, "must not contain a comma")
 		}

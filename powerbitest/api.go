@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gopowerbi/powerbi"
@@ -53,18 +54,34 @@ func (s *Server) routes() {
 
 // call is one authenticated API call.
 type call struct {
-	w      http.ResponseWriter
-	r      *http.Request
-	caller *accessToken
-	ws     *workspace // nil outside a workspace
+	w         http.ResponseWriter
+	r         *http.Request
+	caller    *accessToken
+	principal string     // whom membership is checked for: the profile in effect, else the caller
+	profile   string     // the X-PowerBI-Profile-Id in effect, or ""
+	ws        *workspace // nil outside a workspace
 }
 
-// api checks the bearer token before h runs.
+// api checks the bearer token and the profile header before h runs.
 func (s *Server) api(h func(c *call)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if tok := s.caller(w, r); tok != nil {
-			h(&call{w: w, r: r, caller: tok})
+		tok := s.caller(w, r)
+		if tok == nil {
+			return
 		}
+		c := &call{w: w, r: r, caller: tok, principal: tok.subject}
+		if id := strings.ToLower(r.Header.Get("X-PowerBI-Profile-Id")); id != "" {
+			s.mu.Lock()
+			p := s.profiles[id]
+			s.mu.Unlock()
+			// A profile that does not exist, or is not the caller's own, is refused.
+			if p == nil || !strings.EqualFold(p.owner, tok.subject) {
+				s.notAuthorized(w)
+				return
+			}
+			c.principal, c.profile = p.id, p.id
+		}
+		h(c)
 	}
 }
 
@@ -74,7 +91,7 @@ func (s *Server) inGroup(h func(c *call)) http.HandlerFunc {
 	return s.api(func(c *call) {
 		s.mu.Lock()
 		ws := s.workspaces[c.r.PathValue("group")]
-		member := ws != nil && ws.isMember(c.caller.subject)
+		member := ws != nil && ws.isMember(c.principal)
 		s.mu.Unlock()
 		switch {
 		case ws == nil:
@@ -168,7 +185,7 @@ func (s *Server) getGroups(c *call) {
 	var groups []groupJSON
 	for _, id := range s.order {
 		ws := s.workspaces[id]
-		if ws.isMember(c.caller.subject) && (f == nil || f(ws.group())) {
+		if ws.isMember(c.principal) && (f == nil || f(ws.group())) {
 			groups = append(groups, ws.group())
 		}
 	}
@@ -242,7 +259,7 @@ func (s *Server) getDashboards(c *call) {
 // of another workspace is not found, like on the service.
 func lookup[P any](s *Server, c *call, m map[string]P, name string, inWS func(P) string) (P, bool) {
 	s.mu.Lock()
-	p, ok := m[c.r.PathValue(name)]
+	p, ok := m[strings.ToLower(c.r.PathValue(name))]
 	ok = ok && inWS(p) == c.ws.ID
 	s.mu.Unlock()
 	if !ok {
@@ -269,7 +286,7 @@ func (s *Server) tile(c *call) (*dashboard, powerbi.Tile, bool) {
 		return nil, powerbi.Tile{}, false
 	}
 	s.mu.Lock()
-	i := slices.IndexFunc(d.tiles, func(t powerbi.Tile) bool { return t.ID == c.r.PathValue("tile") })
+	i := slices.IndexFunc(d.tiles, func(t powerbi.Tile) bool { return strings.EqualFold(t.ID, c.r.PathValue("tile")) })
 	var t powerbi.Tile
 	if i >= 0 {
 		t = d.tiles[i]
@@ -322,6 +339,7 @@ type EmbedTokenInfo struct {
 	Expiration  time.Time
 	IssuedAt    time.Time // by the fake clock
 	Subject     string    // the client ID or username whose access token created it
+	ProfileID   string    // the service principal profile it was created as, or ""
 	Kind        string    // "report", "create", "dataset", "dashboard", "tile" or "multi" (V2)
 	WorkspaceID string    // "" for V2
 	ReportIDs   []string
@@ -329,7 +347,7 @@ type EmbedTokenInfo struct {
 	DashboardID string
 	TileID      string
 	AccessLevel powerbi.TokenAccessLevel
-	Identities  []powerbi.EffectiveIdentity
+	Identities  []powerbi.EffectiveIdentity // identity blobs redacted
 }
 
 // EmbedTokens returns the embed tokens issued so far, oldest first.
@@ -339,13 +357,15 @@ func (s *Server) EmbedTokens() []EmbedTokenInfo {
 	return slices.Clone(s.embeds)
 }
 
-// LookupEmbedToken finds an embed token the fake issued. A page under test can
-// be checked this way: the token it was handed must be known and unexpired.
+// LookupEmbedToken finds an embed token the fake issued that has not expired
+// by the fake's clock. A page under test can be checked this way: the token it
+// was handed must be known and unexpired.
 func (s *Server) LookupEmbedToken(token string) (EmbedTokenInfo, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.nowLocked()
 	for _, e := range s.embeds {
-		if e.Token == token {
+		if e.Token == token && now.Before(e.Expiration) {
 			return e, true
 		}
 	}
@@ -412,7 +432,7 @@ func (s *Server) createToken(c *call) {
 		return
 	}
 	s.mu.Lock()
-	d := s.datasets[req.DatasetID]
+	d := s.datasets[strings.ToLower(req.DatasetID)]
 	s.mu.Unlock()
 	if d == nil || d.workspaceID != c.ws.ID {
 		s.notFound(c)
@@ -503,8 +523,8 @@ func (s *Server) multiToken(c *call) {
 		needed     = map[string]string{} // dataset ID -> a report that needs it
 	)
 	use := func(wsID string) bool {
-		ws := s.workspaces[wsID]
-		if ws == nil || !ws.isMember(c.caller.subject) {
+		ws := s.workspaces[strings.ToLower(wsID)]
+		if ws == nil || !ws.isMember(c.principal) {
 			return false
 		}
 		if !slices.Contains(workspaces, ws) {
@@ -513,7 +533,7 @@ func (s *Server) multiToken(c *call) {
 		return true
 	}
 	for _, rr := range req.Reports {
-		r := s.reports[rr.ID]
+		r := s.reports[strings.ToLower(rr.ID)]
 		if r == nil || !use(r.workspaceID) {
 			missing = true
 			break
@@ -524,7 +544,7 @@ func (s *Server) multiToken(c *call) {
 		}
 	}
 	for _, dd := range req.Datasets {
-		d := s.datasets[dd.ID]
+		d := s.datasets[strings.ToLower(dd.ID)]
 		if d == nil || !use(d.workspaceID) {
 			missing = true
 			break
@@ -583,6 +603,8 @@ func (s *Server) issue(c *call, info EmbedTokenInfo, datasets []string, lifetime
 	info.Expiration = exp.UTC().Truncate(time.Second)
 	info.IssuedAt = now
 	info.Subject = c.caller.subject
+	info.ProfileID = c.profile
+	info.Identities = withoutBlobs(info.Identities)
 	s.embeds = append(s.embeds, info)
 	s.mu.Unlock()
 	writeJSON(c.w, http.StatusOK, map[string]any{
@@ -620,7 +642,7 @@ func (s *Server) checkIdentities(datasets []string, ids []powerbi.EffectiveIdent
 		}
 		var id *powerbi.EffectiveIdentity
 		for i := range ids {
-			if slices.Contains(ids[i].Datasets, dsID) {
+			if slices.ContainsFunc(ids[i].Datasets, func(ds string) bool { return strings.EqualFold(ds, dsID) }) {
 				if id != nil {
 					return "Creating embed token with multiple identities is not supported"
 				}
@@ -635,6 +657,26 @@ func (s *Server) checkIdentities(datasets []string, ids []powerbi.EffectiveIdent
 		case id != nil && d.IsEffectiveIdentityRolesRequired && len(id.Roles) == 0:
 			return fmt.Sprintf("Creating embed token for dataset %s requires roles to be included in provided effective identity", dsID)
 		}
+		if id == nil {
+			continue
+		}
+		for _, role := range id.Roles {
+			if !slices.ContainsFunc(d.roles, func(r string) bool { return strings.EqualFold(r, role) }) {
+				return fmt.Sprintf("Creating embed token for dataset %s failed: the dataset has no role %q", dsID, role)
+			}
+		}
 	}
 	return ""
+}
+
+// withoutBlobs copies identities with their identity blobs redacted: an
+// identity blob is an access token for Azure SQL.
+func withoutBlobs(ids []powerbi.EffectiveIdentity) []powerbi.EffectiveIdentity {
+	out := slices.Clone(ids)
+	for i := range out {
+		if out[i].IdentityBlob != nil {
+			out[i].IdentityBlob = &powerbi.IdentityBlob{Value: "[REDACTED]"}
+		}
+	}
+	return out
 }

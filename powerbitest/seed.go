@@ -29,6 +29,13 @@ type report struct {
 type dataset struct {
 	powerbi.Dataset
 	workspaceID string
+	roles       []string // the row-level-security roles the dataset declares
+}
+
+// profile is a service principal profile: a principal of its own, owned by
+// the service principal that created it.
+type profile struct {
+	id, displayName, owner string
 }
 
 type dashboard struct {
@@ -40,6 +47,7 @@ type dashboard struct {
 // AddWorkspace seeds a workspace and returns it with its ID.
 func (s *Server) AddWorkspace(ws Workspace) Workspace {
 	defaultIDAndName(&ws.ID, &ws.Name, "Workspace")
+	ws.ID = strings.ToLower(ws.ID)
 	ws.Members = slices.Clone(ws.Members)
 	w := &workspace{Workspace: ws}
 	if ws.OnDedicatedCapacity {
@@ -54,11 +62,12 @@ func (s *Server) AddWorkspace(ws Workspace) Workspace {
 	return ws
 }
 
-// AddMember adds a principal (client ID or username) to a workspace.
+// AddMember adds a principal (a client ID, a username, or a profile ID from
+// AddProfile) to a workspace.
 func (s *Server) AddMember(workspaceID, principal string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if w := s.workspaces[workspaceID]; w != nil && !w.isMember(principal) {
+	if w := s.workspaces[strings.ToLower(workspaceID)]; w != nil && !w.isMember(principal) {
 		w.Members = append(w.Members, principal)
 	}
 }
@@ -67,7 +76,7 @@ func (s *Server) AddMember(workspaceID, principal string) {
 func (s *Server) RemoveMember(workspaceID, principal string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if w := s.workspaces[workspaceID]; w != nil {
+	if w := s.workspaces[strings.ToLower(workspaceID)]; w != nil {
 		w.Members = slices.DeleteFunc(w.Members, func(m string) bool { return strings.EqualFold(m, principal) })
 	}
 }
@@ -80,6 +89,7 @@ func (w *workspace) isMember(principal string) bool {
 // it. Set IsEffectiveIdentityRequired (and ...RolesRequired) for a dataset with
 // row-level security.
 func (s *Server) AddDataset(workspaceID string, d powerbi.Dataset) powerbi.Dataset {
+	workspaceID = strings.ToLower(workspaceID)
 	defaultIDAndName(&d.ID, &d.Name, "Dataset")
 	d.IsRefreshable = true
 	d.CreatedDate = powerbi.Timestamp{Time: s.Now()}
@@ -97,7 +107,9 @@ func (s *Server) AddDataset(workspaceID string, d powerbi.Dataset) powerbi.Datas
 // with an embedUrl on the cloud's app host. A report whose ReportType is
 // powerbi.ReportTypePaginated is an RDL report.
 func (s *Server) AddReport(workspaceID string, r powerbi.Report) powerbi.Report {
+	workspaceID = strings.ToLower(workspaceID)
 	defaultIDAndName(&r.ID, &r.Name, "Report")
+	r.DatasetID = strings.ToLower(r.DatasetID)
 	embed := "/reportEmbed"
 	switch r.ReportType {
 	case powerbi.ReportTypePaginated:
@@ -116,6 +128,7 @@ func (s *Server) AddReport(workspaceID string, r powerbi.Report) powerbi.Report 
 
 // AddDashboard seeds a dashboard in a workspace.
 func (s *Server) AddDashboard(workspaceID string, d powerbi.Dashboard) powerbi.Dashboard {
+	workspaceID = strings.ToLower(workspaceID)
 	defaultIDAndName(&d.ID, &d.DisplayName, "Dashboard")
 	d.EmbedURL = s.appHost + "/dashboardEmbed?dashboardId=" + d.ID + "&groupId=" + workspaceID
 	d.WebURL = s.appHost + "/groups/" + workspaceID + "/dashboards/" + d.ID
@@ -128,9 +141,11 @@ func (s *Server) AddDashboard(workspaceID string, d powerbi.Dashboard) powerbi.D
 
 // AddTile seeds a tile on a dashboard.
 func (s *Server) AddTile(workspaceID, dashboardID string, t powerbi.Tile) powerbi.Tile {
+	workspaceID, dashboardID = strings.ToLower(workspaceID), strings.ToLower(dashboardID)
 	if t.ID == "" {
 		t.ID = NewGUID()
 	}
+	t.ID, t.ReportID, t.DatasetID = strings.ToLower(t.ID), strings.ToLower(t.ReportID), strings.ToLower(t.DatasetID)
 	if t.RowSpan == 0 {
 		t.RowSpan, t.ColSpan = 1, 1
 	}
@@ -141,6 +156,30 @@ func (s *Server) AddTile(workspaceID, dashboardID string, t powerbi.Tile) powerb
 		d.tiles = append(d.tiles, t)
 	}
 	return t
+}
+
+// DeclareRoles declares row-level-security roles on a dataset. An identity
+// may name only roles its dataset declares; role names match whatever their
+// case, as on the service.
+func (s *Server) DeclareRoles(datasetID string, roles ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d := s.datasets[strings.ToLower(datasetID)]; d != nil {
+		d.roles = append(d.roles, roles...)
+	}
+}
+
+// AddProfile creates a service principal profile owned by the service
+// principal clientID and returns its ID. A call with the header
+// X-PowerBI-Profile-Id (powerbi.WithProfileID, powerbi.ContextWithProfileID)
+// acts as the profile: a principal of its own, which sees only the
+// workspaces it is a member of (AddMember with the profile ID).
+func (s *Server) AddProfile(clientID, displayName string) string {
+	id := NewGUID()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.profiles[id] = &profile{id: id, displayName: displayName, owner: clientID}
+	return id
 }
 
 // Demo holds the IDs and credentials SeedDemo created.
@@ -155,7 +194,8 @@ type Demo struct {
 
 // SeedDemo seeds one tenant with a service principal (client secret), and a
 // workspace on a dedicated capacity where it is a member, holding a report, a
-// row-level-security report, a paginated report, a dashboard and a tile.
+// row-level-security report (its dataset declares the roles "West" and
+// "East"), a paginated report, a dashboard and a tile.
 func (s *Server) SeedDemo() Demo {
 	d := Demo{TenantID: NewGUID(), ClientID: NewGUID(), ClientSecret: "fake-secret-" + randomHex(8)}
 	s.AddServicePrincipal(d.TenantID, d.ClientID, d.ClientSecret)
@@ -163,6 +203,7 @@ func (s *Server) SeedDemo() Demo {
 	d.DatasetID = s.AddDataset(d.WorkspaceID, powerbi.Dataset{Name: "Sales"}).ID
 	d.ReportID = s.AddReport(d.WorkspaceID, powerbi.Report{Name: "Sales overview", DatasetID: d.DatasetID}).ID
 	d.RLSDatasetID = s.AddDataset(d.WorkspaceID, powerbi.Dataset{Name: "Sales by region", IsEffectiveIdentityRequired: true, IsEffectiveIdentityRolesRequired: true}).ID
+	s.DeclareRoles(d.RLSDatasetID, "West", "East")
 	d.RLSReportID = s.AddReport(d.WorkspaceID, powerbi.Report{Name: "Regional sales", DatasetID: d.RLSDatasetID}).ID
 	d.PaginatedReportID = s.AddReport(d.WorkspaceID, powerbi.Report{Name: "Invoice", ReportType: powerbi.ReportTypePaginated}).ID
 	d.DashboardID = s.AddDashboard(d.WorkspaceID, powerbi.Dashboard{DisplayName: "KPIs"}).ID
@@ -188,6 +229,7 @@ func defaultIDAndName(id, name *string, kind string) {
 	if *id == "" {
 		*id = NewGUID()
 	}
+	*id = strings.ToLower(*id)
 	if *name == "" {
 		*name = kind + " " + (*id)[:min(8, len(*id))]
 	}

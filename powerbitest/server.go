@@ -60,6 +60,7 @@ type Server struct {
 	reports    map[string]*report
 	dashboards map[string]*dashboard
 	datasets   map[string]*dataset
+	profiles   map[string]*profile // by ID
 	tokens     map[string]*accessToken
 	embeds     []EmbedTokenInfo
 	sharedCap  int // embed tokens allowed on shared capacity; 0: unlimited
@@ -102,6 +103,7 @@ func NewServer(opts ...Option) *Server {
 		reports:    map[string]*report{},
 		dashboards: map[string]*dashboard{},
 		datasets:   map[string]*dataset{},
+		profiles:   map[string]*profile{},
 		tokens:     map[string]*accessToken{},
 	}
 	for _, o := range opts {
@@ -128,19 +130,22 @@ func (s *Server) HTTPClient() *http.Client {
 	return &http.Client{Transport: tr}
 }
 
-// AuthenticatorOptions points the SDK's built-in authenticators at the fake's token endpoint.
+// AuthenticatorOptions points the SDK's built-in authenticators at the fake's
+// token endpoint, with expiries on the fake's clock.
 func (s *Server) AuthenticatorOptions() *powerbi.AuthenticatorOptions {
-	return &powerbi.AuthenticatorOptions{AuthorityHost: s.ts.URL, HTTPClient: s.HTTPClient(),
+	return &powerbi.AuthenticatorOptions{AuthorityHost: s.ts.URL, HTTPClient: s.HTTPClient(), Clock: s.Now,
 		RetryPolicy: &powerbi.RetryPolicy{MaxRetries: 3, WaitMin: time.Millisecond, WaitMax: 50 * time.Millisecond, MaxRetryAfter: 5 * time.Second}}
 }
 
-// NewClient returns a *powerbi.Client wired to the fake: its base URL, and an
-// HTTP client that trusts its certificate. Fast retries are the default;
-// opts come after and may override them.
+// NewClient returns a *powerbi.Client wired to the fake: its base URL, an
+// HTTP client that trusts its certificate, and the fake's clock (so that
+// Advance reaches the Client's token cache too). Fast retries are the
+// default; opts come after and may override them.
 func (s *Server) NewClient(auth powerbi.Authenticator, opts ...powerbi.Option) (*powerbi.Client, error) {
 	base := []powerbi.Option{
 		powerbi.WithBaseURL(s.ts.URL),
 		powerbi.WithHTTPClient(s.HTTPClient()),
+		powerbi.WithClock(s.Now),
 		powerbi.WithRetryPolicy(powerbi.RetryPolicy{MaxRetries: 4, WaitMin: time.Millisecond, WaitMax: 50 * time.Millisecond, MaxRetryAfter: 5 * time.Second}),
 	}
 	return powerbi.NewClient(auth, append(base, opts...)...)
@@ -183,6 +188,7 @@ type Fault struct {
 	Times        int           // how many matching requests it affects (at least 1)
 	Status       int           // the status to answer with (0: answer normally, after Delay)
 	RetryAfter   string        // a Retry-After header value, e.g. "2"
+	Header       http.Header   // more headers to send with Status, e.g. X-PowerBI-Error-Info
 	Body         string        // the body to send with Status
 	Delay        time.Duration // wait before answering (bounded by the request's context)
 	CutBody      bool          // promise a longer body than is sent, then close the connection
@@ -263,6 +269,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			if f.RetryAfter != "" {
 				w.Header().Set("Retry-After", f.RetryAfter)
 			}
+			for k, v := range f.Header {
+				w.Header()[k] = v
+			}
 			if f.Body != "" {
 				w.Header().Set("Content-Type", "application/json; charset=utf-8")
 			}
@@ -272,7 +281,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	r.Body = io.NopCloser(strings.NewReader(string(body)))
+	r.URL.Path = lowerGUIDs(r.URL.Path)
 	s.mux.ServeHTTP(w, r)
+}
+
+// lowerGUIDs lower-cases the GUIDs of a path: the service matches IDs
+// whatever their case, and the fake keeps them in lower case.
+func lowerGUIDs(path string) string {
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		if len(seg) == 36 && strings.Count(seg, "-") == 4 {
+			segs[i] = strings.ToLower(seg)
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 func (s *Server) takeFault(r *http.Request) *Fault {
@@ -307,10 +329,45 @@ func (s *Server) record(r *http.Request, body []byte) {
 			}
 			b = form.Encode()
 		}
+	} else if strings.Contains(b, "identityBlob") {
+		b = redactBlobs(body)
 	}
 	s.mu.Lock()
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Header: h, Body: b})
 	s.mu.Unlock()
+}
+
+// redactBlobs re-encodes a JSON body with every identityBlob (an access
+// token for Azure SQL, as an object's value or as a string) replaced.
+func redactBlobs(body []byte) string {
+	var v any
+	if json.Unmarshal(body, &v) != nil {
+		return "[REDACTED: a body with an identityBlob that is not JSON]"
+	}
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if k == "identityBlob" {
+					if blob, ok := e.(map[string]any); ok {
+						blob["value"] = "[REDACTED]"
+					} else {
+						x[k] = "[REDACTED]"
+					}
+					continue
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 func (s *Server) newRequestID() string {

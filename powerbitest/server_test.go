@@ -5,6 +5,7 @@ package powerbitest_test
 // against it would pass where the real service fails.
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -629,4 +630,129 @@ func TestClocks(t *testing.T) {
 	assert.WithinDuration(t, time.Now(), real.Now(), time.Second)
 	real.Advance(time.Hour)
 	assert.WithinDuration(t, time.Now().Add(time.Hour), real.Now(), time.Second)
+}
+
+// sendAs is send with an X-PowerBI-Profile-Id header.
+func (f *fixture) sendAs(t *testing.T, method, path, bearer, profile string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, f.srv.URL()+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	req.Header.Set("X-PowerBI-Profile-Id", profile)
+	resp, err := f.hc.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return response{resp.StatusCode, resp.Header, b}
+}
+
+// A service principal profile acts as a principal of its own: one that was
+// never created, or belongs to another principal, is refused; a profile sees
+// only the workspaces it is a member of, not its principal's.
+func TestProfilesAreEnforced(t *testing.T) {
+	f := newFixture(t)
+	tok := f.accessToken(t)
+	r := f.sendAs(t, "GET", f.ws()+"/reports", tok, powerbitest.NewGUID())
+	assert.Equal(t, 401, r.status, "a profile that was never created: %s", r.body)
+	assert.Equal(t, "PowerBINotAuthorizedException", r.header.Get("X-PowerBI-Error-Info"))
+
+	profile := f.srv.AddProfile(f.demo.ClientID, "Contoso tenant A")
+	r = f.sendAs(t, "GET", f.ws()+"/reports", tok, profile)
+	assert.Equal(t, 401, r.status, "the principal is a member, its profile is not: %s", r.body)
+	r = f.sendAs(t, "GET", "/v1.0/myorg/groups", tok, profile)
+	require.Equal(t, 200, r.status)
+	assert.Empty(t, r.json(t)["value"], "the profile sees none of its principal's workspaces")
+
+	f.srv.AddMember(f.demo.WorkspaceID, profile)
+	r = f.sendAs(t, "GET", f.ws()+"/reports", tok, profile)
+	assert.Equal(t, 200, r.status, "%s", r.body)
+
+	otherApp := powerbitest.NewGUID()
+	f.srv.AddServicePrincipal(f.demo.TenantID, otherApp, "other-secret")
+	f.srv.AddMember(f.demo.WorkspaceID, otherApp)
+	otherTok := f.tokenRequest(t, f.demo.TenantID, secretForm(otherApp, "other-secret")).json(t)["access_token"].(string)
+	r = f.sendAs(t, "GET", f.ws()+"/reports", otherTok, profile)
+	assert.Equal(t, 401, r.status, "another principal's profile")
+}
+
+// Roles are declared on datasets: a role name the dataset does not have is
+// refused, as the service refuses it.
+func TestUndeclaredRoleIsRefused(t *testing.T) {
+	f := newFixture(t)
+	tok := f.accessToken(t)
+	d := f.demo
+	path := f.ws() + "/reports/" + d.RLSReportID + "/GenerateToken"
+	id := func(role string) map[string]any {
+		return map[string]any{"identities": []any{map[string]any{"username": "ann@contoso.com", "roles": []string{role}, "datasets": []string{d.RLSDatasetID}}}}
+	}
+	r := f.send(t, "POST", path, tok, id("NoSuchRole"))
+	require.Equal(t, 400, r.status, "%s", r.body)
+	assert.Contains(t, r.json(t)["error"].(map[string]any)["message"], "NoSuchRole")
+	r = f.send(t, "POST", path, tok, id("west"))
+	assert.Equal(t, 200, r.status, "role names match whatever their case: %s", r.body)
+}
+
+// An expired embed token is not reported as valid.
+func TestLookupEmbedTokenExpires(t *testing.T) {
+	f := newFixture(t)
+	tok := f.accessToken(t)
+	r := f.send(t, "POST", f.ws()+"/reports/"+f.demo.ReportID+"/GenerateToken", tok, map[string]any{})
+	require.Equal(t, 200, r.status)
+	embed := r.json(t)["token"].(string)
+	_, ok := f.srv.LookupEmbedToken(embed)
+	require.True(t, ok)
+	f.srv.Advance(61 * time.Minute)
+	_, ok = f.srv.LookupEmbedToken(embed)
+	assert.False(t, ok, "expired")
+}
+
+// An identity blob is an Azure SQL access token: the fake records none.
+func TestRecordingHidesIdentityBlobs(t *testing.T) {
+	f := newFixture(t)
+	tok := f.accessToken(t)
+	d := f.demo
+	const blob = "SENTINEL-identity-blob-value"
+	r := f.send(t, "POST", f.ws()+"/reports/"+d.RLSReportID+"/GenerateToken", tok, map[string]any{
+		"identities": []any{map[string]any{"username": "ann@contoso.com", "roles": []string{"West"}, "datasets": []string{d.RLSDatasetID},
+			"identityBlob": map[string]any{"value": blob}}}})
+	require.Equal(t, 200, r.status, "%s", r.body)
+	r = f.send(t, "POST", "/v1.0/myorg/GenerateToken", tok, map[string]any{
+		"datasets": []any{map[string]any{"id": d.DatasetID}},
+		"datasourceIdentities": []any{map[string]any{"identityBlob": blob,
+			"datasources": []any{map[string]any{"datasourceType": "Sql", "connectionDetails": map[string]any{"server": "s", "database": "d"}}}}}})
+	require.Equal(t, 200, r.status, "%s", r.body)
+	all := fmt.Sprintf("%+v %+v", f.srv.Requests(), f.srv.EmbedTokens())
+	assert.NotContains(t, all, blob)
+	assert.Contains(t, all, "[REDACTED]")
+}
+
+// IDs match whatever their case, as on the service.
+func TestIDsMatchWhateverTheirCase(t *testing.T) {
+	f := newFixture(t)
+	tok := f.accessToken(t)
+	r := f.send(t, "GET", "/v1.0/myorg/groups/"+strings.ToUpper(f.demo.WorkspaceID)+"/reports/"+strings.ToUpper(f.demo.ReportID), tok, nil)
+	assert.Equal(t, 200, r.status, "%s", r.body)
+	r = f.send(t, "POST", "/v1.0/myorg/GenerateToken", tok, map[string]any{
+		"reports": []any{map[string]any{"id": strings.ToUpper(f.demo.ReportID)}}, "datasets": []any{map[string]any{"id": strings.ToUpper(f.demo.DatasetID)}}})
+	assert.Equal(t, 200, r.status, "%s", r.body)
+}
+
+// The Client the fake hands out runs on the fake's clock, so that Advance
+// reaches the SDK's token cache: GenerateToken's minimum access-token lifetime
+// can be tested.
+func TestClientSharesTheFakeClock(t *testing.T) {
+	f := newFixture(t)
+	auth, err := f.demo.Authenticator(f.srv)
+	require.NoError(t, err)
+	c, err := f.srv.NewClient(auth)
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = c.Reports.GenerateTokenInGroup(ctx, f.demo.WorkspaceID, f.demo.ReportID, powerbi.GenerateTokenRequest{})
+	require.NoError(t, err)
+	f.srv.Advance(40 * time.Minute) // 20 minutes left on the access token: under the 30-minute minimum
+	tok, err := c.Reports.GenerateTokenInGroup(ctx, f.demo.WorkspaceID, f.demo.ReportID, powerbi.GenerateTokenRequest{})
+	require.NoError(t, err)
+	assert.Equal(t, f.srv.Now().Add(time.Hour), tok.Expiration, "made with a new access token")
+	assert.Equal(t, 2, f.srv.CountRequests("/oauth2/"))
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gopowerbi/powerbi"
 	"github.com/gopowerbi/powerbi/examples/internal/exampleenv"
 	"github.com/gopowerbi/powerbi/powerbitest"
 )
@@ -128,6 +130,30 @@ func TestQuickstartWrongSecretPrintsEntraHint(t *testing.T) {
 	assert.Contains(t, errOut.String(), "hint: ")
 	assert.NotContains(t, errOut.String(), demo.ClientSecret)
 	assert.NotContains(t, out.String(), "2. Reports", "the flow stops at step 1")
+}
+
+// An authority that cannot be reached: the quickstart prints which host it
+// tried and, on its own line, what to check.
+func TestQuickstartUnreachableAuthorityPrintsHostAndHint(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	host := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	auth, err := powerbi.NewClientSecretAuthenticator(powerbitest.NewGUID(), powerbitest.NewGUID(), "s3cr3t",
+		&powerbi.AuthenticatorOptions{AuthorityHost: "https://" + host, RetryPolicy: &powerbi.RetryPolicy{}})
+	require.NoError(t, err)
+	client, err := powerbi.NewClient(auth)
+	require.NoError(t, err)
+	cfg := &exampleenv.Setup{Describe: "test", Auth: auth, Client: client, GroupID: powerbitest.NewGUID(), Now: time.Now}
+	var out, errOut bytes.Buffer
+	err = embedFlow(context.Background(), cfg, &out)
+	require.Error(t, err)
+	printError(&errOut, err)
+	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	require.Len(t, lines, 2, errOut.String())
+	assert.Contains(t, lines[0], host)
+	assert.NotContains(t, lines[0], "[REDACTED]")
+	assert.True(t, strings.HasPrefix(lines[1], "hint: the authority could not be reached"), lines[1])
 }
 
 // TestQuickstartLive runs the flow on the real service when the quickstart's
