@@ -32,11 +32,12 @@
 // service principal; NewPasswordAuthenticator signs in a "master user"
 // (discouraged: no MFA). Any other source plugs in through AuthenticatorFunc.
 // The Client caches tokens in front of any Authenticator: it refreshes 5
-// minutes before expiry, runs one refresh at a time however many goroutines
-// ask, keeps a still-valid token when a refresh fails, replays a call once
-// when the API refuses a token (401, or 403 TokenExpired), and makes sure the
-// access token has 30 minutes left before GenerateToken calls, because an
-// embed token never outlives the access token that created it.
+// minutes before expiry while serving the still-valid token, runs one refresh
+// at a time however many goroutines ask, keeps a still-valid token when a
+// refresh fails, replays a call once when the API refuses the token itself
+// (401 InvalidToken, 401 or 403 TokenExpired), and makes sure the access token
+// has 30 minutes left before GenerateToken calls, because an embed token never
+// outlives the access token that created it.
 //
 // # Retries and errors
 //
