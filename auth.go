@@ -220,8 +220,12 @@ func newEntraAuthenticator(kind, tenantID, clientID string, opts *AuthenticatorO
 	if err := policy.validate(); err != nil {
 		return nil, err
 	}
-	hc := innerClient(opts.HTTPClient, keepPool{baseTransport(opts.HTTPClient)})
-	hc.CheckRedirect = refuseRedirects
+	// go-retryablehttp closes the idle connections of its transport after a
+	// failed call; keepPool keeps it away from a pool others may share.
+	hc := &http.Client{Transport: keepPool{baseTransport(opts.HTTPClient)}, CheckRedirect: refuseRedirects}
+	if opts.HTTPClient != nil {
+		hc.Jar, hc.Timeout = opts.HTTPClient.Jar, opts.HTTPClient.Timeout
+	}
 	rc := newRetryClient(hc, policy)
 	return &entraAuthenticator{
 		kind:     kind,
@@ -284,17 +288,17 @@ func withoutURL(err error) error {
 	}
 }
 
-// redirectError is a redirect the SDK refused to follow.
-type redirectError struct{ reason string }
-
-func (e *redirectError) Error() string { return e.reason }
-
 // refuseRedirects is the redirect policy of token requests: they carry the
 // client secret, the password or a signed client assertion, which go to the
 // token endpoint and nowhere else.
 func refuseRedirects(req *http.Request, _ []*http.Request) error {
 	return noRetryError{&redirectError{fmt.Sprintf("the token endpoint answered with a redirect to %s://%s; token requests are never redirected", req.URL.Scheme, req.URL.Host)}}
 }
+
+// keepPool hides the base transport's CloseIdleConnections from go-retryablehttp.
+type keepPool struct{ rt http.RoundTripper }
+
+func (k keepPool) RoundTrip(r *http.Request) (*http.Response, error) { return k.rt.RoundTrip(r) }
 
 // redactedError keeps an error's identity for errors.Is and errors.As while its
 // text has secrets removed.

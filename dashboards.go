@@ -1,6 +1,9 @@
 package powerbi
 
-import "context"
+import (
+	"context"
+	"net/http"
+)
 
 // DashboardsService calls the Dashboards operations.
 // See https://learn.microsoft.com/rest/api/power-bi/dashboards
@@ -10,7 +13,7 @@ type DashboardsService service
 //
 // https://learn.microsoft.com/rest/api/power-bi/dashboards/get-dashboards
 func (s *DashboardsService) GetDashboards(ctx context.Context) ([]Dashboard, error) {
-	return getList[Dashboard](ctx, s.client, "dashboards", "")
+	return callList[Dashboard](ctx, s.client, &Request{Method: http.MethodGet, Path: "dashboards"})
 }
 
 // GetDashboard returns a dashboard from the caller's My workspace.
@@ -20,7 +23,7 @@ func (s *DashboardsService) GetDashboard(ctx context.Context, dashboardID string
 	if err := checkGUID("dashboardID", dashboardID); err != nil {
 		return nil, err
 	}
-	return getOne[Dashboard](ctx, s.client, "dashboards/"+dashboardID)
+	return callJSON[Dashboard](ctx, s.client, &Request{Method: http.MethodGet, Path: "dashboards/" + dashboardID})
 }
 
 // GetDashboardsInGroup returns the dashboards in a workspace.
@@ -30,7 +33,7 @@ func (s *DashboardsService) GetDashboardsInGroup(ctx context.Context, groupID st
 	if err := checkGUID("groupID", groupID); err != nil {
 		return nil, err
 	}
-	return getList[Dashboard](ctx, s.client, "groups/"+groupID+"/dashboards", "")
+	return callList[Dashboard](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/dashboards"})
 }
 
 // GetDashboardInGroup returns a dashboard from a workspace.
@@ -40,7 +43,7 @@ func (s *DashboardsService) GetDashboardInGroup(ctx context.Context, groupID, da
 	if err := checkGUIDs("groupID", groupID, "dashboardID", dashboardID); err != nil {
 		return nil, err
 	}
-	return getOne[Dashboard](ctx, s.client, "groups/"+groupID+"/dashboards/"+dashboardID)
+	return callJSON[Dashboard](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/dashboards/" + dashboardID})
 }
 
 // GenerateTokenInGroup generates an embed token to view a dashboard.
@@ -53,5 +56,5 @@ func (s *DashboardsService) GenerateTokenInGroup(ctx context.Context, groupID, d
 	if err := req.validate(false); err != nil {
 		return nil, err
 	}
-	return s.client.generateToken(ctx, "groups/"+groupID+"/dashboards/"+dashboardID+"/GenerateToken", req)
+	return generateToken(ctx, s.client, "groups/"+groupID+"/dashboards/"+dashboardID+"/GenerateToken", req)
 }

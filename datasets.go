@@ -2,6 +2,7 @@ package powerbi
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 )
 
@@ -13,7 +14,7 @@ type DatasetsService service
 //
 // https://learn.microsoft.com/rest/api/power-bi/datasets/get-datasets
 func (s *DatasetsService) GetDatasets(ctx context.Context) ([]Dataset, error) {
-	return getList[Dataset](ctx, s.client, "datasets", "")
+	return callList[Dataset](ctx, s.client, &Request{Method: http.MethodGet, Path: "datasets"})
 }
 
 // GetDataset returns a dataset from the caller's My workspace.
@@ -23,7 +24,7 @@ func (s *DatasetsService) GetDataset(ctx context.Context, datasetID string) (*Da
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return getOne[Dataset](ctx, s.client, "datasets/"+url.PathEscape(datasetID))
+	return callJSON[Dataset](ctx, s.client, &Request{Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID)})
 }
 
 // GetDatasetsInGroup returns the datasets in a workspace.
@@ -33,7 +34,7 @@ func (s *DatasetsService) GetDatasetsInGroup(ctx context.Context, groupID string
 	if err := checkGUID("groupID", groupID); err != nil {
 		return nil, err
 	}
-	return getList[Dataset](ctx, s.client, "groups/"+groupID+"/datasets", "")
+	return callList[Dataset](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/datasets"})
 }
 
 // GetDatasetInGroup returns a dataset from a workspace, with the
@@ -47,7 +48,7 @@ func (s *DatasetsService) GetDatasetInGroup(ctx context.Context, groupID, datase
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return getOne[Dataset](ctx, s.client, "groups/"+groupID+"/datasets/"+url.PathEscape(datasetID))
+	return callJSON[Dataset](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID)})
 }
 
 // GenerateTokenInGroup generates an embed token for a dataset (Q&A, or report creation).
@@ -63,5 +64,5 @@ func (s *DatasetsService) GenerateTokenInGroup(ctx context.Context, groupID, dat
 	if err := req.validate(false); err != nil {
 		return nil, err
 	}
-	return s.client.generateToken(ctx, "groups/"+groupID+"/datasets/"+url.PathEscape(datasetID)+"/GenerateToken", req)
+	return generateToken(ctx, s.client, "groups/"+groupID+"/datasets/"+url.PathEscape(datasetID)+"/GenerateToken", req)
 }

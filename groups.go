@@ -3,6 +3,7 @@ package powerbi
 import (
 	"context"
 	"iter"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -66,7 +67,7 @@ func (s *GroupsService) GetGroups(ctx context.Context, opts *GetGroupsOptions) (
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	return getList[Group](ctx, s.client, "groups", opts.query(opts.Top, opts.Skip))
+	return callList[Group](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups", rawQuery: opts.query(opts.Top, opts.Skip)})
 }
 
 // GetGroupsIter returns every workspace the caller can access, fetching pages
@@ -90,7 +91,7 @@ func (s *GroupsService) GetGroupsIter(ctx context.Context, opts *GetGroupsOption
 			page = defaultGroupsPage
 		}
 		for skip := o.Skip; ; {
-			groups, err := getList[Group](ctx, s.client, "groups", o.query(page, skip))
+			groups, err := callList[Group](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups", rawQuery: o.query(page, skip)})
 			if err != nil {
 				yield(Group{}, err)
 				return
@@ -115,5 +116,5 @@ func (s *GroupsService) GetGroup(ctx context.Context, groupID string) (*Group, e
 	if err := checkGUID("groupID", groupID); err != nil {
 		return nil, err
 	}
-	return getOne[Group](ctx, s.client, "groups/"+groupID)
+	return callJSON[Group](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID})
 }

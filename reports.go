@@ -1,6 +1,9 @@
 package powerbi
 
-import "context"
+import (
+	"context"
+	"net/http"
+)
 
 // ReportsService calls the Reports operations.
 // See https://learn.microsoft.com/rest/api/power-bi/reports
@@ -10,7 +13,7 @@ type ReportsService service
 //
 // https://learn.microsoft.com/rest/api/power-bi/reports/get-reports
 func (s *ReportsService) GetReports(ctx context.Context) ([]Report, error) {
-	return getList[Report](ctx, s.client, "reports", "")
+	return callList[Report](ctx, s.client, &Request{Method: http.MethodGet, Path: "reports"})
 }
 
 // GetReport returns a report from the caller's My workspace.
@@ -20,7 +23,7 @@ func (s *ReportsService) GetReport(ctx context.Context, reportID string) (*Repor
 	if err := checkGUID("reportID", reportID); err != nil {
 		return nil, err
 	}
-	return getOne[Report](ctx, s.client, "reports/"+reportID)
+	return callJSON[Report](ctx, s.client, &Request{Method: http.MethodGet, Path: "reports/" + reportID})
 }
 
 // GetReportsInGroup returns the reports in a workspace.
@@ -30,7 +33,7 @@ func (s *ReportsService) GetReportsInGroup(ctx context.Context, groupID string) 
 	if err := checkGUID("groupID", groupID); err != nil {
 		return nil, err
 	}
-	return getList[Report](ctx, s.client, "groups/"+groupID+"/reports", "")
+	return callList[Report](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/reports"})
 }
 
 // GetReportInGroup returns a report from a workspace, with its embedUrl and datasetId.
@@ -40,7 +43,7 @@ func (s *ReportsService) GetReportInGroup(ctx context.Context, groupID, reportID
 	if err := checkGUIDs("groupID", groupID, "reportID", reportID); err != nil {
 		return nil, err
 	}
-	return getOne[Report](ctx, s.client, "groups/"+groupID+"/reports/"+reportID)
+	return callJSON[Report](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/reports/" + reportID})
 }
 
 // GenerateTokenInGroup generates an embed token to view or edit a report.
@@ -53,7 +56,7 @@ func (s *ReportsService) GenerateTokenInGroup(ctx context.Context, groupID, repo
 	if err := req.validate(false); err != nil {
 		return nil, err
 	}
-	return s.client.generateToken(ctx, "groups/"+groupID+"/reports/"+reportID+"/GenerateToken", req)
+	return generateToken(ctx, s.client, "groups/"+groupID+"/reports/"+reportID+"/GenerateToken", req)
 }
 
 // GenerateTokenForCreateInGroup generates an embed token to create a report on
@@ -68,5 +71,5 @@ func (s *ReportsService) GenerateTokenForCreateInGroup(ctx context.Context, grou
 		return nil, err
 	}
 	req.AccessLevel = TokenAccessLevelCreate
-	return s.client.generateToken(ctx, "groups/"+groupID+"/reports/GenerateToken", req)
+	return generateToken(ctx, s.client, "groups/"+groupID+"/reports/GenerateToken", req)
 }

@@ -13,10 +13,12 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-// RetryPolicy says how a failed request is retried. Retried are connection
-// errors, bodies cut short, and the statuses 408, 429, 500, 502, 503 and 504.
-// Every call the SDK makes (GETs and GenerateToken, which creates nothing) is
-// safe to repeat.
+// RetryPolicy says how often and how long apart a failed request is retried.
+// What is retried depends on the operation: a call that is safe to repeat
+// (GET, PUT, PATCH, DELETE, GenerateToken and the POSTs that only read) after
+// connection errors, bodies cut short and the statuses 408, 429, 500, 502,
+// 503 and 504; a POST that creates or starts something (an import, a refresh,
+// a clone) only after a 429, or when it never reached the service.
 type RetryPolicy struct {
 	MaxRetries    int           // retries after the first attempt; 0 means none
 	WaitMin       time.Duration // backoff floor
@@ -46,12 +48,6 @@ func (p RetryPolicy) validate() error {
 	}
 	return nil
 }
-
-// noRetryError marks a transport-level error that retrying cannot fix (an
-// authentication failure, a response body over the size cap).
-type noRetryError struct{ error }
-
-func (e noRetryError) Unwrap() error { return e.error }
 
 // newRetryClient wires go-retryablehttp with the policy. The HTTP client's
 // transport must not expose CloseIdleConnections: retryablehttp calls it after
@@ -90,6 +86,8 @@ func retryableStatus(code int) bool {
 	return false
 }
 
+// checkRetry is the retry rule of token requests, which are all safe to send
+// again: connection errors and the statuses of retryableStatus.
 func (p RetryPolicy) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
@@ -102,17 +100,25 @@ func (p RetryPolicy) checkRetry(ctx context.Context, resp *http.Response, err er
 		// Redirect loops, bad schemes and TLS certificate errors are not retried.
 		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 	}
-	if !retryableStatus(resp.StatusCode) {
-		return false, nil
+	return retryableStatus(resp.StatusCode) && p.waitFits(ctx, resp), nil
+}
+
+// waitFits reports whether the wait before another attempt is worth it:
+// what the server asked for (resp may be nil) is no longer than
+// MaxRetryAfter, else the call fails now with RetryAfter in its error; and
+// the context lasts past it.
+func (p RetryPolicy) waitFits(ctx context.Context, resp *http.Response) bool {
+	var wait time.Duration
+	if resp != nil {
+		wait = retryAfter(resp.Header, time.Now())
 	}
-	wait := retryAfter(resp.Header, time.Now())
 	if wait > p.MaxRetryAfter {
-		return false, nil // fail now; the error carries RetryAfter
+		return false
 	}
 	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < max(wait, p.WaitMin) {
-		return false, nil // the context would end before the next attempt
+		return false
 	}
-	return true, nil
+	return true
 }
 
 // backoff waits what the server asked for (plus up to 10% jitter, only

@@ -578,7 +578,7 @@ func TestNewClientOptions(t *testing.T) {
 	c, err := NewClient(StaticToken("t"), WithCloud(CloudChina), WithRetryPolicy(RetryPolicy{}))
 	require.NoError(t, err)
 	assert.Equal(t, "https://api.powerbi.cn/v1.0/myorg/", c.apiRoot)
-	assert.Equal(t, 0, c.rc.RetryMax, "MaxRetries 0 means no retries")
+	assert.Equal(t, 0, c.retryPolicy.MaxRetries, "MaxRetries 0 means no retries")
 	c, err = NewClient(StaticToken("t"), WithBaseURL("https://proxy.example/pbi/"))
 	require.NoError(t, err)
 	assert.Equal(t, "https://proxy.example/pbi/v1.0/myorg/", c.apiRoot)

@@ -1,6 +1,9 @@
 package powerbi
 
-import "context"
+import (
+	"context"
+	"net/http"
+)
 
 // TilesService calls the operations on dashboard tiles (the swagger files the
 // reads under Dashboards and the token under Tiles).
@@ -14,7 +17,7 @@ func (s *TilesService) GetTiles(ctx context.Context, dashboardID string) ([]Tile
 	if err := checkGUID("dashboardID", dashboardID); err != nil {
 		return nil, err
 	}
-	return getList[Tile](ctx, s.client, "dashboards/"+dashboardID+"/tiles", "")
+	return callList[Tile](ctx, s.client, &Request{Method: http.MethodGet, Path: "dashboards/" + dashboardID + "/tiles"})
 }
 
 // GetTile returns a tile of a dashboard in the caller's My workspace.
@@ -24,7 +27,7 @@ func (s *TilesService) GetTile(ctx context.Context, dashboardID, tileID string) 
 	if err := checkGUIDs("dashboardID", dashboardID, "tileID", tileID); err != nil {
 		return nil, err
 	}
-	return getOne[Tile](ctx, s.client, "dashboards/"+dashboardID+"/tiles/"+tileID)
+	return callJSON[Tile](ctx, s.client, &Request{Method: http.MethodGet, Path: "dashboards/" + dashboardID + "/tiles/" + tileID})
 }
 
 // GetTilesInGroup returns the tiles of a dashboard in a workspace.
@@ -34,7 +37,7 @@ func (s *TilesService) GetTilesInGroup(ctx context.Context, groupID, dashboardID
 	if err := checkGUIDs("groupID", groupID, "dashboardID", dashboardID); err != nil {
 		return nil, err
 	}
-	return getList[Tile](ctx, s.client, "groups/"+groupID+"/dashboards/"+dashboardID+"/tiles", "")
+	return callList[Tile](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/dashboards/" + dashboardID + "/tiles"})
 }
 
 // GetTileInGroup returns a tile of a dashboard in a workspace.
@@ -44,7 +47,7 @@ func (s *TilesService) GetTileInGroup(ctx context.Context, groupID, dashboardID,
 	if err := checkGUIDs("groupID", groupID, "dashboardID", dashboardID, "tileID", tileID); err != nil {
 		return nil, err
 	}
-	return getOne[Tile](ctx, s.client, "groups/"+groupID+"/dashboards/"+dashboardID+"/tiles/"+tileID)
+	return callJSON[Tile](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/dashboards/" + dashboardID + "/tiles/" + tileID})
 }
 
 // GenerateTokenInGroup generates an embed token to view a tile.
@@ -57,5 +60,5 @@ func (s *TilesService) GenerateTokenInGroup(ctx context.Context, groupID, dashbo
 	if err := req.validate(false); err != nil {
 		return nil, err
 	}
-	return s.client.generateToken(ctx, "groups/"+groupID+"/dashboards/"+dashboardID+"/tiles/"+tileID+"/GenerateToken", req)
+	return generateToken(ctx, s.client, "groups/"+groupID+"/dashboards/"+dashboardID+"/tiles/"+tileID+"/GenerateToken", req)
 }
