@@ -6,52 +6,9 @@ import (
 	"net/url"
 )
 
-// DatasetsService calls the Datasets operations.
-// See https://learn.microsoft.com/rest/api/power-bi/datasets
-type DatasetsService service
-
-// GetDatasets returns the datasets in the caller's My workspace.
-//
-// https://learn.microsoft.com/rest/api/power-bi/datasets/get-datasets
-func (s *DatasetsService) GetDatasets(ctx context.Context) ([]Dataset, error) {
-	return callList[Dataset](ctx, s.client, &Request{Method: http.MethodGet, Path: "datasets"})
-}
-
-// GetDataset returns a dataset from the caller's My workspace.
-//
-// https://learn.microsoft.com/rest/api/power-bi/datasets/get-dataset
-func (s *DatasetsService) GetDataset(ctx context.Context, datasetID string) (*Dataset, error) {
-	if err := checkDatasetID("datasetID", datasetID); err != nil {
-		return nil, err
-	}
-	return callJSON[Dataset](ctx, s.client, &Request{Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID)})
-}
-
-// GetDatasetsInGroup returns the datasets in a workspace.
-//
-// https://learn.microsoft.com/rest/api/power-bi/datasets/get-datasets-in-group
-func (s *DatasetsService) GetDatasetsInGroup(ctx context.Context, groupID string) ([]Dataset, error) {
-	if err := checkGUID("groupID", groupID); err != nil {
-		return nil, err
-	}
-	return callList[Dataset](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/datasets"})
-}
-
-// GetDatasetInGroup returns a dataset from a workspace, with the
-// isEffectiveIdentityRequired flags that say whether embed tokens need an identity.
-//
-// https://learn.microsoft.com/rest/api/power-bi/datasets/get-dataset-in-group
-func (s *DatasetsService) GetDatasetInGroup(ctx context.Context, groupID, datasetID string) (*Dataset, error) {
-	if err := checkGUID("groupID", groupID); err != nil {
-		return nil, err
-	}
-	if err := checkDatasetID("datasetID", datasetID); err != nil {
-		return nil, err
-	}
-	return callJSON[Dataset](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID)})
-}
-
 // GenerateTokenInGroup generates an embed token for a dataset (Q&A, or report creation).
+//
+//	POST /v1.0/myorg/groups/{groupId}/datasets/{datasetId}/GenerateToken
 //
 // https://learn.microsoft.com/rest/api/power-bi/embed-token/datasets-generate-token-in-group
 func (s *DatasetsService) GenerateTokenInGroup(ctx context.Context, groupID, datasetID string, req GenerateTokenRequest) (*EmbedToken, error) {
@@ -65,4 +22,53 @@ func (s *DatasetsService) GenerateTokenInGroup(ctx context.Context, groupID, dat
 		return nil, err
 	}
 	return generateToken(ctx, s.client, "groups/"+groupID+"/datasets/"+url.PathEscape(datasetID)+"/GenerateToken", req)
+}
+
+// RefreshDatasetResult is what the service says when it accepts a refresh.
+// For an enhanced refresh (a request with options besides NotifyOption) it
+// names the refresh: RequestID is the refresh ID that
+// GetRefreshExecutionDetails and CancelRefresh take, Location the URL of its
+// details. For a plain refresh both are empty.
+type RefreshDatasetResult struct {
+	RequestID string // the x-ms-request-id header
+	Location  string // the Location header
+}
+
+// RefreshDataset starts a refresh of a dataset in your My workspace. req may
+// be nil for a plain refresh. It is sent once: a refresh is retried only after
+// a 429, or when it never reached the service.
+//
+//	POST /v1.0/myorg/datasets/{datasetId}/refreshes
+//
+// https://learn.microsoft.com/rest/api/power-bi/datasets/refresh-dataset
+func (s *DatasetsService) RefreshDataset(ctx context.Context, datasetID string, req *DatasetRefreshRequest) (*RefreshDatasetResult, error) {
+	if err := checkDatasetID("datasetID", datasetID); err != nil {
+		return nil, err
+	}
+	return refreshDataset(ctx, s.client, "datasets/"+url.PathEscape(datasetID)+"/refreshes", req)
+}
+
+// RefreshDatasetInGroup starts a refresh of a dataset in a workspace. req may
+// be nil for a plain refresh. It is sent once: a refresh is retried only after
+// a 429, or when it never reached the service.
+//
+//	POST /v1.0/myorg/groups/{groupId}/datasets/{datasetId}/refreshes
+//
+// https://learn.microsoft.com/rest/api/power-bi/datasets/refresh-dataset-in-group
+func (s *DatasetsService) RefreshDatasetInGroup(ctx context.Context, groupID, datasetID string, req *DatasetRefreshRequest) (*RefreshDatasetResult, error) {
+	if err := checkGUIDs("groupID", groupID); err != nil {
+		return nil, err
+	}
+	if err := checkDatasetID("datasetID", datasetID); err != nil {
+		return nil, err
+	}
+	return refreshDataset(ctx, s.client, "groups/"+groupID+"/datasets/"+url.PathEscape(datasetID)+"/refreshes", req)
+}
+
+func refreshDataset(ctx context.Context, c *Client, path string, req *DatasetRefreshRequest) (*RefreshDatasetResult, error) {
+	h, err := c.send(ctx, &Request{Method: http.MethodPost, Path: path, Body: optional(req)}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &RefreshDatasetResult{RequestID: h.Get("X-Ms-Request-Id"), Location: h.Get("Location")}, nil
 }

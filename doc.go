@@ -58,3 +58,5 @@
 // Pass an httpmock transport with WithHTTPClient, or point WithBaseURL at an
 // httptest server; see the README.
 package powerbi
+
+//go:generate go run ./internal/cmd/gen

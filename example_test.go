@@ -55,7 +55,8 @@ func ExampleNewClient() {
 	// Output: 49ae3742-54c0-4c29-af52-619ff93b5c80 2030-07-29 17:58:19 +0000 UTC
 }
 
-// List every workspace, two per page: the iterator follows $top/$skip.
+// List every workspace: the iterator asks for pages ($top and $skip) until
+// one comes back short. Top, if set, caps how many it yields.
 func ExampleGroupsService_GetGroupsIter() {
 	srv := exampleAPI()
 	defer srv.Close()
@@ -63,7 +64,7 @@ func ExampleGroupsService_GetGroupsIter() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	for group, err := range client.Groups.GetGroupsIter(context.Background(), &powerbi.GetGroupsOptions{Top: 2}) {
+	for group, err := range client.Groups.GetGroupsIter(context.Background(), nil) {
 		if err != nil {
 			log.Fatal(err)
 		}

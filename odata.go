@@ -175,10 +175,6 @@ func isPlainValue(v string) bool {
 	return err == nil
 }
 
-// defaultPageSize is an iterator's page size when the operation documents
-// no larger one.
-const defaultPageSize = 1000
-
 // pages iterates over a $top/$skip list: it asks fetch for pages of up to
 // pageSize items starting at skip until a page comes back short (the service
 // sends no next link). top, when positive, caps the total yielded, as $top
@@ -257,4 +253,21 @@ func (c *Client) follow(link string) (*Request, error) {
 		return nil, err
 	}
 	return &Request{Method: "GET", Path: path, rawQuery: rawQuery}, nil
+}
+
+// callJSONArray sends r and decodes the JSON array it answers.
+func callJSONArray[T any](ctx context.Context, c *Client, r *Request) ([]T, error) {
+	var v []T
+	if _, err := c.send(ctx, r, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// optional is a request body that may be absent: nil, not a JSON null, when p is nil.
+func optional[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return p
 }

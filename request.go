@@ -68,36 +68,6 @@ type upload struct {
 	contentType string
 }
 
-// newUpload streams r. An io.Seeker is sent again from where it stood when
-// a retry is allowed; any other reader is sent once.
-func newUpload(r io.Reader, contentType string, length int64) *upload {
-	u := &upload{contentType: contentType, length: length}
-	s, ok := r.(io.Seeker)
-	start, err := int64(0), error(nil)
-	if ok {
-		start, err = s.Seek(0, io.SeekCurrent)
-	}
-	if !ok || err != nil {
-		used := false
-		u.open = func() (io.Reader, error) {
-			if used {
-				return nil, errors.New("powerbi: the request body cannot be read again")
-			}
-			used = true
-			return r, nil
-		}
-		return u
-	}
-	u.replayable = true
-	u.open = func() (io.Reader, error) {
-		if _, err := s.Seek(start, io.SeekStart); err != nil {
-			return nil, fmt.Errorf("powerbi: rewinding the request body: %w", err)
-		}
-		return r, nil
-	}
-	return u
-}
-
 // idempotent reports whether the request may be sent again after it may
 // have reached the service.
 func (r *Request) idempotent() bool {

@@ -240,32 +240,46 @@ func TestGetGroupsQuery(t *testing.T) {
 	assert.Equal(t, 1, mt.GetTotalCallCount())
 }
 
+// GetGroupsIter pages by 1,000 until a page comes back short; Top caps the
+// total it yields, as it caps the one page GetGroups returns.
 func TestGetGroupsIterPages(t *testing.T) {
 	c, mt := mockClient(t, nil)
-	const total = 7
+	const total = 2500
 	var queries []string
 	mt.RegisterNoResponder(func(req *http.Request) (*http.Response, error) {
 		queries = append(queries, req.URL.RawQuery)
 		q := req.URL.Query()
 		top, _ := strconv.Atoi(q.Get("$top"))
 		skip, _ := strconv.Atoi(q.Get("$skip"))
-		var page []Group
+		page := []Group{}
 		for i := skip; i < total && i < skip+top; i++ {
-			page = append(page, Group{ID: guidN(i), Name: "ws" + string(rune('A'+i))})
+			page = append(page, Group{ID: guidN(i), Name: fmt.Sprint("ws", i)})
 		}
-		return httpmock.NewJsonResponse(200, map[string]any{"value": append([]Group{}, page...)})
+		return httpmock.NewJsonResponse(200, map[string]any{"value": page})
 	})
-	var names []string
-	for g, err := range c.Groups.GetGroupsIter(context.Background(), &GetGroupsOptions{Top: 3, Filter: "x"}) {
-		require.NoError(t, err)
-		names = append(names, g.Name)
+	collect := func(opts *GetGroupsOptions) []string {
+		queries = nil
+		var names []string
+		for g, err := range c.Groups.GetGroupsIter(context.Background(), opts) {
+			require.NoError(t, err)
+			names = append(names, g.Name)
+		}
+		return names
 	}
-	assert.Equal(t, []string{"wsA", "wsB", "wsC", "wsD", "wsE", "wsF", "wsG"}, names)
-	assert.Equal(t, []string{"$filter=x&$top=3", "$filter=x&$top=3&$skip=3", "$filter=x&$top=3&$skip=6"}, queries)
+	names := collect(&GetGroupsOptions{Filter: "x"})
+	assert.Len(t, names, total)
+	assert.Equal(t, "ws0", names[0])
+	assert.Equal(t, "ws2499", names[total-1])
+	assert.Equal(t, []string{"$filter=x&$top=1000", "$filter=x&$top=1000&$skip=1000", "$filter=x&$top=1000&$skip=2000"}, queries)
+
+	assert.Equal(t, []string{"ws0", "ws1", "ws2"}, collect(&GetGroupsOptions{Top: 3}), "Top caps the total")
+	assert.Equal(t, []string{"$top=3"}, queries)
+	assert.Len(t, collect(&GetGroupsOptions{Top: 1500, Skip: 10}), 1500)
+	assert.Equal(t, []string{"$top=1000&$skip=10", "$top=500&$skip=1010"}, queries)
 
 	// Breaking out early sends no further request.
 	queries = nil
-	for range c.Groups.GetGroupsIter(context.Background(), &GetGroupsOptions{Top: 3}) {
+	for range c.Groups.GetGroupsIter(context.Background(), nil) {
 		break
 	}
 	assert.Len(t, queries, 1)
@@ -278,6 +292,9 @@ func TestGetGroupsIterPages(t *testing.T) {
 		errs++
 	}
 	assert.Equal(t, 1, errs)
+	for _, err := range c.Groups.GetGroupsIter(context.Background(), &GetGroupsOptions{Top: -1}) {
+		require.ErrorIs(t, err, ErrInvalidArgument)
+	}
 }
 
 func guidN(i int) string { return fmt.Sprintf("00000000-0000-0000-0000-%012d", i) }

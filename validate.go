@@ -1,6 +1,7 @@
 package powerbi
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode"
@@ -77,6 +78,32 @@ func checkDatasetID(field, v string) error {
 		}
 	}
 	return nil
+}
+
+// maxSegmentLen bounds a path parameter that is not a GUID.
+const maxSegmentLen = 1024
+
+// checkSegment validates a path parameter that is not a GUID (a table name, a
+// page name, an e-mail address): it is path-escaped, so only what would make
+// no sense in any path is refused.
+func checkSegment(field, v string) error {
+	switch {
+	case v == "":
+		return invalid(field, "is empty")
+	case len(v) > maxSegmentLen:
+		return invalid(field, "is %d bytes long; at most %d are allowed", len(v), maxSegmentLen)
+	case v == "." || v == "..":
+		return invalid(field, "must not be a path segment such as %q", v)
+	case strings.ContainsFunc(v, unicode.IsControl):
+		return invalid(field, "must not contain control characters")
+	}
+	return nil
+}
+
+// odataString is v as an OData string literal inside a path segment
+// (featureName='...'): quotes doubled, then path-escaped.
+func odataString(v string) string {
+	return url.PathEscape(strings.ReplaceAll(v, "'", "''"))
 }
 
 func checkLifetime(minutes int) error {

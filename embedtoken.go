@@ -5,13 +5,11 @@ import (
 	"net/http"
 )
 
-// EmbedTokenService calls the multi-resource GenerateToken operation.
-// See https://learn.microsoft.com/rest/api/power-bi/embed-token
-type EmbedTokenService service
-
 // GenerateToken generates one embed token for up to 50 reports, 50 datasets and
 // 50 target workspaces, possibly across workspaces. It cannot embed dashboards
 // or tiles.
+//
+//	POST /v1.0/myorg/GenerateToken
 //
 // https://learn.microsoft.com/rest/api/power-bi/embed-token/generate-token
 func (s *EmbedTokenService) GenerateToken(ctx context.Context, req GenerateTokenRequestV2) (*EmbedToken, error) {
