@@ -12,7 +12,8 @@ import (
 	"github.com/gopowerbi/powerbi"
 )
 
-// routes registers the token endpoint and the Power BI REST paths the SDK calls.
+// routes registers the token endpoint and the operations the fake has rules
+// for; every other operation of the contract answers with its example.
 func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.token)
@@ -47,9 +48,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+api+"/dashboards/{id}/tiles", s.api(s.notFound))
 	m.HandleFunc("GET "+api+"/dashboards/{id}/tiles/{tile}", s.api(s.notFound))
 
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.pbiError(w, http.StatusNotFound, "NoRoute", "The fake has no route for "+r.Method+" "+r.URL.Path)
-	})
+	// Any other operation of the contract answers with the contract's example.
+	m.HandleFunc("/", s.api(s.answerFromContract))
 }
 
 // call is one authenticated API call.

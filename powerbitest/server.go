@@ -68,6 +68,7 @@ type Server struct {
 	faults     []*Fault
 	requests   []Request
 	requestSeq atomic.Int64
+	handlers   map[string]http.HandlerFunc // HandleOperation's, by operation ID
 }
 
 // Option configures NewServer.
@@ -281,6 +282,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	r.Body = io.NopCloser(strings.NewReader(string(body)))
+	if h := s.handlerFor(r); h != nil {
+		s.api(func(c *call) { h(c.w, c.r) })(w, r)
+		return
+	}
 	r.URL.Path = lowerGUIDs(r.URL.Path)
 	s.mux.ServeHTTP(w, r)
 }

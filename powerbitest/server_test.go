@@ -606,9 +606,77 @@ func TestRequestRecordingHidesSecrets(t *testing.T) {
 
 func TestUnknownRouteIsAnError(t *testing.T) {
 	f := newFixture(t)
-	r := f.send(t, "GET", "/v1.0/myorg/capacities", f.accessToken(t), nil)
+	r := f.send(t, "GET", "/v1.0/myorg/noSuchThing", f.accessToken(t), nil)
 	assert.Equal(t, 404, r.status)
 	assert.Contains(t, string(r.body), "no route")
+	assert.Contains(t, string(r.body), "no such operation")
+}
+
+// An operation the fake has no rule for answers with the contract's own
+// example of it; the caller must still present a token the fake issued.
+func TestOperationWithoutARuleAnswersWithTheContractExample(t *testing.T) {
+	f := newFixture(t)
+	auth, err := f.demo.Authenticator(f.srv)
+	require.NoError(t, err)
+	c, err := f.srv.NewClient(auth)
+	require.NoError(t, err)
+	ctx := context.Background()
+	capacities, err := c.Capacities.GetCapacities(ctx)
+	require.NoError(t, err)
+	require.Len(t, capacities, 1)
+	assert.Equal(t, "0f084df7-c13d-451b-af5f-ed0c466403b2", capacities[0].ID)
+	assert.Equal(t, "MyCapacity", capacities[0].DisplayName)
+
+	clone, err := c.Reports.CloneReportInGroup(ctx, f.demo.WorkspaceID, f.demo.ReportID, powerbi.CloneReportRequest{Name: "copy"})
+	require.ErrorIs(t, err, powerbi.ErrUnexpectedResponse, "the contract's example of Clone is an empty 200")
+	assert.Nil(t, clone)
+
+	pipelines, err := c.Pipelines.GetPipelines(ctx)
+	require.NoError(t, err)
+	assert.NotEmpty(t, pipelines)
+
+	r := f.send(t, "GET", "/v1.0/myorg/capacities", "not-a-token", nil)
+	assert.Equal(t, 401, r.status, "examples are served to authenticated callers only")
+
+	// No example and no rule: a 404 that says how to script it.
+	r = f.send(t, "POST", "/v1.0/myorg/groups/"+f.demo.WorkspaceID+"/reports/"+f.demo.ReportID+"/ExportTo", f.accessToken(t), map[string]any{"format": "PDF"})
+	assert.Equal(t, 404, r.status)
+	assert.Contains(t, string(r.body), "Reports_ExportToFileInGroup")
+	assert.Contains(t, string(r.body), "HandleOperation")
+}
+
+// A handler registered for an operation answers it, before the fake's own
+// rules and the contract's example.
+func TestHandleOperation(t *testing.T) {
+	f := newFixture(t)
+	auth, err := f.demo.Authenticator(f.srv)
+	require.NoError(t, err)
+	c, err := f.srv.NewClient(auth)
+	require.NoError(t, err)
+	ctx := context.Background()
+	var seen []string
+	f.srv.HandleOperation("Reports_CloneReportInGroup", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		seen = append(seen, string(b))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"`+f.demo.ReportID+`","name":"copy of sales"}`)
+	})
+	clone, err := c.Reports.CloneReportInGroup(ctx, f.demo.WorkspaceID, f.demo.ReportID, powerbi.CloneReportRequest{Name: "copy of sales"})
+	require.NoError(t, err)
+	assert.Equal(t, "copy of sales", clone.Name)
+	assert.Equal(t, []string{`{"name":"copy of sales"}`}, seen)
+
+	f.srv.HandleOperation("Reports_GetReportInGroup", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	_, err = c.Reports.GetReportInGroup(ctx, f.demo.WorkspaceID, f.demo.ReportID)
+	var apiErr *powerbi.APIError
+	require.ErrorAs(t, err, &apiErr, "the handler wins over the fake's own rule")
+	assert.Equal(t, 503, apiErr.StatusCode)
+
+	assert.PanicsWithValue(t, `powerbitest: HandleOperation: the contract has no operation "Reports_NoSuchThing"`, func() {
+		f.srv.HandleOperation("Reports_NoSuchThing", nil)
+	})
 }
 
 func thumbprint(cert *x509.Certificate) string {
