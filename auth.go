@@ -300,23 +300,6 @@ type keepPool struct{ rt http.RoundTripper }
 
 func (k keepPool) RoundTrip(r *http.Request) (*http.Response, error) { return k.rt.RoundTrip(r) }
 
-// redactedError keeps an error's identity for errors.Is and errors.As while its
-// text has secrets removed.
-type redactedError struct {
-	err  error
-	text string
-}
-
-// cleanError wraps err with a text safe to print: prefix, then err's text
-// without the secrets or anything shaped like a token, on one line. The
-// decoders quote the values they reject, which could be tokens.
-func cleanError(prefix string, err error, secrets ...string) error {
-	return redactedError{err, prefix + oneLine(err.Error(), 300, secrets...)}
-}
-
-func (e redactedError) Error() string { return e.text }
-func (e redactedError) Unwrap() error { return e.err }
-
 // Format describes the authenticator without any secret, however it is printed.
 func (a *entraAuthenticator) Format(f fmt.State, _ rune) {
 	fmt.Fprintf(f, "powerbi.Authenticator{%s, tenant %s, client %s, %s}", a.kind, a.tenantID, a.clientID, a.tokenURL)

@@ -31,7 +31,8 @@ const (
 	clientID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 )
 
-// tokenEndpoint is a fake Entra ID v2.0 token endpoint that records the forms posted to it.
+// tokenEndpoint is a fake Entra ID v2.0 token endpoint (a fakeAPI) that
+// records the forms posted to it.
 type tokenEndpoint struct {
 	srv   *httptest.Server
 	mu    sync.Mutex
@@ -43,15 +44,14 @@ type tokenEndpoint struct {
 func newTokenEndpoint(t *testing.T, reply http.HandlerFunc) *tokenEndpoint {
 	t.Helper()
 	te := &tokenEndpoint{reply: reply}
-	te.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	te.srv = newFakeAPI(t, func(w http.ResponseWriter, r *http.Request) {
 		require.NoError(t, r.ParseForm())
 		te.mu.Lock()
 		te.forms = append(te.forms, r.PostForm)
 		te.paths = append(te.paths, r.URL.Path)
 		te.mu.Unlock()
 		te.reply(w, r)
-	}))
-	t.Cleanup(te.srv.Close)
+	}).srv
 	return te
 }
 

@@ -10,12 +10,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,32 +21,20 @@ import (
 
 const benchEmbedToken = `{"@odata.context":"https://api.powerbi.com/v1.0/myorg/$metadata#Microsoft.PowerBI.ServiceContracts.Api.V1.EmbedToken","token":"H4sIAAAAAAAEAB2Wxa7EWBJE_-VtXZKZWuqFmZlr52tmZo_m36d7tqlcRIYUR3n__bPTZ-jS8uefP8orsrYmIQJQhmzUpNeSpm-9__9aGJAB0ZUOadKqEQh1BaWRWKCMK1SKxZOH9oZZkpEyFMRBwN1FyzHAmtJCRnKNFjQmKlspGEeJyt6ngUGe","tokenId":"49ae3742-54c0-4c29-af52-619ff93b5c80","expiration":"2030-07-29T17:58:19Z"}`
 
-// benchServer is the loopback TLS server both implementations call; it counts
-// the connections it accepts.
-type benchServer struct {
-	srv   *httptest.Server
-	conns atomic.Int64
-}
+// benchServer is the loopback TLS server both implementations call (a
+// fakeAPI, which counts the connections it accepts), answering the same
+// canned embed token.
+type benchServer struct{ *fakeAPI }
 
 func newBenchServer(tb testing.TB) *benchServer {
 	tb.Helper()
-	s := &benchServer{}
 	body := []byte(benchEmbedToken)
-	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return &benchServer{newFakeAPI(tb, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Header().Set("RequestId", "5d7a2f0c-0000-4000-8000-000000000000")
 		_, _ = w.Write(body)
-	}))
-	s.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
-			s.conns.Add(1)
-		}
-	}
-	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes cut short when a run closes its idle connections
-	s.srv.StartTLS()
-	tb.Cleanup(s.srv.Close)
-	return s
+	})}
 }
 
 // tunedTransport is what a careful hand-written client would use: one

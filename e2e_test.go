@@ -1,7 +1,7 @@
 package powerbi_test
 
 // End-to-end tests of the SDK against powerbitest: real TLS, real token
-// requests, the fake's rules. Each flow is the seed walkthrough: authenticate
+// requests, the fake's rules. Each flow is the embedding walkthrough of docs/embedding.md: authenticate
 // → list groups → list reports → GenerateToken.
 
 import (

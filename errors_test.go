@@ -10,6 +10,8 @@ import (
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gopowerbi/powerbi/internal/spec"
 )
 
 // apiErrorFor runs one GenerateToken call against a canned response and returns its *APIError.
@@ -31,7 +33,10 @@ func apiErrorFor(t *testing.T, status int, body string, headers ...string) (*API
 
 // Scenario 12: each of Power BI's five error shapes decodes into code and message.
 func TestScenario12ErrorShapes(t *testing.T) {
-	gateway := loadExamples(t, "Gateways_GetDatasourceStatus")["Gateway unreachable example"].body(t, "400")
+	sw, err := spec.Load()
+	require.NoError(t, err)
+	gateway := sw.Operation("Gateways_GetDatasourceStatus").Examples["Gateway unreachable example"].Body("400")
+	require.NotEmpty(t, gateway)
 	for _, tc := range []struct {
 		name     string
 		status   int
@@ -79,7 +84,7 @@ func TestScenario12ErrorShapes(t *testing.T) {
 	}
 }
 
-// The hints of shared/POWERBI.md's table.
+// The hints of the table in docs/service.md.
 func TestAPIHints(t *testing.T) {
 	for _, tc := range []struct {
 		name   string

@@ -1,8 +1,8 @@
 package powerbi
 
 // Fuzz targets for everything the SDK parses from the network or from its
-// callers. Each target's seed corpus is built from the swagger examples in
-// testdata/examples and the error shapes of shared/POWERBI.md; crashes the
+// callers. Each target's seed corpus is built from the contract's examples
+// and the error shapes of docs/service.md; crashes the
 // fuzzer found are kept in testdata/fuzz/<target>/ and run with go test.
 //
 // Run one for a while with, e.g.:
@@ -17,8 +17,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,6 +24,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/jarcoal/httpmock"
+
+	"github.com/gopowerbi/powerbi/internal/spec"
 )
 
 // Sentinels: values that must never reach an error text. Both are long opaque
@@ -82,44 +82,33 @@ func checkErrorText(t *testing.T, err error) {
 	}
 }
 
-// exampleBodies returns every request and response body in the swagger examples.
+// exampleBodies returns every request and response body of the contract's examples.
 func exampleBodies(f *testing.F) [][]byte {
 	f.Helper()
-	files, err := filepath.Glob(filepath.Join("testdata", "examples", "*.json"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no swagger examples: %v", err)
+	sw, err := spec.Load()
+	if err != nil {
+		f.Fatal(err)
 	}
 	var out [][]byte
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		var doc struct {
-			Examples map[string]example `json:"x-ms-examples"`
-		}
-		if err := json.Unmarshal(b, &doc); err != nil {
-			f.Fatalf("%s: %v", name, err)
-		}
-		for _, ex := range doc.Examples {
+	for _, op := range sw.Operations {
+		for _, name := range op.ExampleKeys {
+			ex := op.Examples[name]
 			for _, p := range ex.Parameters {
 				if len(p) > 0 && p[0] == '{' {
 					out = append(out, p)
 				}
 			}
-			for _, r := range ex.Responses {
-				var wrapped map[string]json.RawMessage
-				if json.Unmarshal(r, &wrapped) == nil && wrapped["body"] != nil {
-					r = wrapped["body"]
+			for status := range ex.Responses {
+				if b := ex.Body(status); len(b) > 0 {
+					out = append(out, b)
 				}
-				out = append(out, r)
 			}
 		}
 	}
 	return out
 }
 
-// powerBIErrorBodies are the five error shapes of shared/POWERBI.md, some
+// powerBIErrorBodies are the five error shapes of docs/service.md, some
 // quoting a sentinel the way a careless proxy or service message might.
 var powerBIErrorBodies = []string{
 	`{"error":{"code":"InvalidRequest","message":"Creating embed token for accessing dataset cfafbeb1-8037-4d0c-896e-a46fb27ff229 requires effective identity to be provided"}}`,

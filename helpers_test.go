@@ -2,11 +2,11 @@ package powerbi
 
 import (
 	"context"
-	"encoding/json"
+	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -44,104 +44,6 @@ func expiringToken(token string, life time.Duration) Authenticator {
 	})
 }
 
-// example is one x-ms-examples entry of a swagger operation.
-type example struct {
-	Parameters map[string]json.RawMessage `json:"parameters"`
-	Responses  map[string]json.RawMessage `json:"responses"`
-}
-
-// loadExamples reads testdata/examples/<operationId>.json.
-func loadExamples(t *testing.T, operationID string) map[string]example {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "examples", operationID+".json"))
-	require.NoError(t, err)
-	var f struct {
-		Examples map[string]example `json:"x-ms-examples"`
-	}
-	require.NoError(t, json.Unmarshal(b, &f))
-	require.NotEmpty(t, f.Examples)
-	return f.Examples
-}
-
-// body returns an example response's body, unwrapping {"body": ...} where the
-// swagger wraps it (the Groups_GetGroups examples do not).
-func (e example) body(t *testing.T, status string) []byte {
-	t.Helper()
-	raw, ok := e.Responses[status]
-	require.True(t, ok, "no %s response", status)
-	var wrapped map[string]json.RawMessage
-	require.NoError(t, json.Unmarshal(raw, &wrapped))
-	if b, ok := wrapped["body"]; ok {
-		return b
-	}
-	return raw
-}
-
-func (e example) param(name string) string {
-	var s string
-	_ = json.Unmarshal(e.Parameters[name], &s)
-	return s
-}
-
-// assertCovers checks that got (any Go value, marshalled) carries every field of
-// the example JSON want with the same value. A field got leaves out must be a
-// zero value in want (false, 0, "", []): omitempty drops those.
-func assertCovers(t *testing.T, want []byte, got any) {
-	t.Helper()
-	var w any
-	require.NoError(t, json.Unmarshal(want, &w))
-	gb, err := json.Marshal(got)
-	require.NoError(t, err)
-	var g any
-	require.NoError(t, json.Unmarshal(gb, &g))
-	covers(t, "$", w, g)
-}
-
-func covers(t *testing.T, at string, want, got any) {
-	t.Helper()
-	switch w := want.(type) {
-	case map[string]any:
-		g, _ := got.(map[string]any)
-		for k, wv := range w {
-			if k == "@odata.context" {
-				continue
-			}
-			gv, ok := g[k]
-			if !ok {
-				if !isZeroJSON(wv) {
-					t.Errorf("%s.%s: the Go value drops %v", at, k, wv)
-				}
-				continue
-			}
-			covers(t, at+"."+k, wv, gv)
-		}
-	case []any:
-		g, _ := got.([]any)
-		if len(g) != len(w) {
-			t.Errorf("%s: %d items, want %d", at, len(g), len(w))
-			return
-		}
-		for i := range w {
-			covers(t, at+"[]", w[i], g[i])
-		}
-	case string:
-		// Timestamps are re-rendered as RFC 3339; compare them as instants.
-		if gs, ok := got.(string); ok && gs != w {
-			wt, err1 := time.Parse(time.RFC3339Nano, w)
-			gt, err2 := time.Parse(time.RFC3339Nano, gs)
-			if err1 != nil || err2 != nil || !wt.Equal(gt) {
-				t.Errorf("%s: got %q, want %q", at, gs, w)
-			}
-		} else if !ok {
-			t.Errorf("%s: got %v, want %q", at, got, w)
-		}
-	default:
-		if want != got {
-			t.Errorf("%s: got %v, want %v", at, got, want)
-		}
-	}
-}
-
 func isZeroJSON(v any) bool {
 	switch x := v.(type) {
 	case nil:
@@ -158,24 +60,50 @@ func isZeroJSON(v any) bool {
 	return false
 }
 
-// dropZero removes zero values from a JSON object tree, the way omitempty does.
-func dropZero(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			if isZeroJSON(e) {
-				delete(x, k)
-			} else {
-				x[k] = dropZero(e)
-			}
-		}
-	case []any:
-		for i := range x {
-			x[i] = dropZero(x[i])
+// fakeAPI is a loopback TLS server that counts requests and connections: the
+// one fake server of the tests where real connections matter (timeouts, TLS,
+// connection reuse, redirects, the token endpoint, benchmarks). httpmock
+// (mockClient) serves canned answers, powerbitest whole flows.
+type fakeAPI struct {
+	srv      *httptest.Server
+	requests atomic.Int64
+	conns    atomic.Int64 // connections opened
+	closed   atomic.Int64 // connections closed while the server runs
+}
+
+func newFakeAPI(t testing.TB, h http.HandlerFunc) *fakeAPI {
+	t.Helper()
+	f := &fakeAPI{}
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.requests.Add(1)
+		h(w, r)
+	}))
+	f.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			f.conns.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			f.closed.Add(1)
 		}
 	}
-	return v
+	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // handshakes cut short when a test closes its connections
+	f.srv.StartTLS()
+	t.Cleanup(f.srv.Close)
+	return f
 }
+
+func (f *fakeAPI) client(t testing.TB, auth Authenticator, opts ...Option) *Client {
+	t.Helper()
+	if auth == nil {
+		auth = expiringToken(testToken, time.Hour)
+	}
+	c, err := NewClient(auth, append([]Option{WithBaseURL(f.srv.URL), WithHTTPClient(f.httpClient()), WithRetryPolicy(fastRetry)}, opts...)...)
+	require.NoError(t, err)
+	return c
+}
+
+// httpClient is the SDK's own default transport, trusting the test server's certificate.
+func (f *fakeAPI) httpClient() *http.Client { return sdkHTTPClient(f.srv) }
 
 // sdkHTTPClient is the SDK's own default transport, trusting srv's certificate.
 func sdkHTTPClient(srv *httptest.Server) *http.Client {

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,47 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
-
-// fakeAPI is a loopback TLS server that counts requests and new connections.
-type fakeAPI struct {
-	srv      *httptest.Server
-	requests atomic.Int64
-	conns    atomic.Int64 // connections opened
-	closed   atomic.Int64 // connections closed while the server runs
-}
-
-func newFakeAPI(t *testing.T, h http.HandlerFunc) *fakeAPI {
-	t.Helper()
-	f := &fakeAPI{}
-	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.requests.Add(1)
-		h(w, r)
-	}))
-	f.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		switch s {
-		case http.StateNew:
-			f.conns.Add(1)
-		case http.StateClosed, http.StateHijacked:
-			f.closed.Add(1)
-		}
-	}
-	f.srv.StartTLS()
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakeAPI) client(t *testing.T, auth Authenticator, opts ...Option) *Client {
-	t.Helper()
-	if auth == nil {
-		auth = expiringToken(testToken, time.Hour)
-	}
-	c, err := NewClient(auth, append([]Option{WithBaseURL(f.srv.URL), WithHTTPClient(f.httpClient()), WithRetryPolicy(fastRetry)}, opts...)...)
-	require.NoError(t, err)
-	return c
-}
-
-// httpClient is the SDK's own default transport, trusting the test server's certificate.
-func (f *fakeAPI) httpClient() *http.Client { return sdkHTTPClient(f.srv) }
 
 // sequence answers the i-th request with the i-th handler, repeating the last.
 func sequence(hs ...http.HandlerFunc) http.HandlerFunc {
@@ -339,7 +296,7 @@ func requireUnusable200(t *testing.T, err error, requestID string) {
 	assert.Equal(t, requestID, apiErr.RequestID)
 }
 
-// Scenario 10: the seed's "blank response": 200 with no body is an error, never a zero EmbedToken.
+// Scenario 10: a "blank response" (200 with no body) is an error, never a zero EmbedToken.
 func TestScenario10EmptyBody(t *testing.T) {
 	t.Parallel()
 	for name, body := range map[string]string{"empty": "", "empty object": "{}", "null": "null", "token without expiration": `{"token":"x"}`} {

@@ -95,7 +95,7 @@ func (w *leakWitness) assertClean(t *testing.T, sentinels map[string]string) {
 // Scenario 21: secrets, tokens and query strings never appear in an error
 // string, in %v/%+v/%#v of errors, the Client, an Authenticator or the
 // EmbedCache, or in a log line at any level, through every failing path of
-// the suite: each fault of RELIABILITY.md (throttling, retries running out, a cancelled backoff, a
+// the suite: each fault of docs/reliability.md (throttling, retries running out, a cancelled backoff, a
 // refused token, HTML pages, broken, huge, cut and trickling bodies, a
 // connection hung up), Entra's refusals in every form, bad input, and
 // panicking Authenticators, behind the Client and behind the EmbedCache. The

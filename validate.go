@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-// Documented limits of the GenerateToken calls (shared/POWERBI.md).
+// Documented limits of the GenerateToken calls (docs/service.md).
 const (
 	maxV2Items          = 50  // reports, datasets and target workspaces in one V2 request
 	maxUsernameLen      = 256 // EffectiveIdentity.username

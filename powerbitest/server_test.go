@@ -1,8 +1,8 @@
 package powerbitest_test
 
 // Tests of the fake on its own, over raw HTTP: its rules, error shapes and
-// headers must match ../shared/POWERBI.md and the swagger, or tests written
-// against it would pass where the real service fails.
+// headers must match the service (docs/service.md) and the contract, or tests
+// written against it would pass where the real service fails.
 
 import (
 	"context"
@@ -16,9 +16,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopowerbi/powerbi"
+	"github.com/gopowerbi/powerbi/internal/spec"
 	"github.com/gopowerbi/powerbi/powerbitest"
 )
 
@@ -273,27 +272,25 @@ func TestMembershipAndNotFound(t *testing.T) {
 	}
 }
 
-// The fake's JSON uses the swagger's names only (testdata/swagger-properties.json
-// lists each definition's properties, taken from the swagger v5.1 in
-// shared/reference) and at least the names the swagger's own examples show.
+// The fake's JSON uses the contract's names only (each definition's
+// properties, through allOf) and at least the names the contract's own
+// examples show.
 func TestResponsesUseSwaggerNames(t *testing.T) {
 	f := newFixture(t)
 	tok := f.accessToken(t)
-	raw, err := os.ReadFile("testdata/swagger-properties.json")
+	sw, err := spec.Load()
 	require.NoError(t, err)
-	var props map[string][]string
-	require.NoError(t, json.Unmarshal(raw, &props))
 
 	check := func(def string, obj map[string]any, example string) {
 		t.Helper()
 		for k := range obj {
-			assert.Contains(t, props[def], k, "%s: %q is not in the swagger", def, k)
+			assert.Contains(t, sw.PropertyNames(def), k, "%s: %q is not in the contract", def, k)
 		}
-		for _, k := range exampleKeys(t, example) {
+		for _, k := range exampleKeys(t, sw, example) {
 			if k == "datasetId" && obj["reportType"] == "PaginatedReport" {
 				continue // an RDL report has no dataset
 			}
-			assert.Contains(t, obj, k, "%s: the swagger example %s has %q", def, example, k)
+			assert.Contains(t, obj, k, "%s: the contract's example %s has %q", def, example, k)
 		}
 	}
 	lists := []struct{ path, list, item, example string }{
@@ -308,7 +305,7 @@ func TestResponsesUseSwaggerNames(t *testing.T) {
 		require.Equal(t, 200, r.status, l.path)
 		m := r.json(t)
 		for k := range m {
-			assert.Contains(t, props[l.list], k, l.path)
+			assert.Contains(t, sw.PropertyNames(l.list), k, l.path)
 		}
 		assert.Contains(t, m["@odata.context"], "$metadata#", l.path)
 		items := m["value"].([]any)
@@ -324,33 +321,16 @@ func TestResponsesUseSwaggerNames(t *testing.T) {
 	assert.NoError(t, err, "expiration is RFC 3339 like the example's 2018-07-29T17:58:19Z")
 }
 
-// exampleKeys returns the keys of the first example response's item (or body)
-// for an operation, from the copies in ../testdata/examples.
-func exampleKeys(t *testing.T, op string) []string {
+// exampleKeys returns the keys of the first example response's item (or
+// body) of an operation.
+func exampleKeys(t *testing.T, sw *spec.Swagger, opID string) []string {
 	t.Helper()
-	raw, err := os.ReadFile("../testdata/examples/" + op + ".json")
-	require.NoError(t, err)
-	var ex struct {
-		Examples map[string]struct {
-			Responses map[string]json.RawMessage `json:"responses"`
-		} `json:"x-ms-examples"`
-	}
-	require.NoError(t, json.Unmarshal(raw, &ex))
-	names := make([]string, 0, len(ex.Examples))
-	for n := range ex.Examples {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var resp struct {
-		Body  map[string]any `json:"body"`
-		Value []any          `json:"value"`
-	}
-	require.NoError(t, json.Unmarshal(ex.Examples[names[0]].Responses["200"], &resp))
-	obj := resp.Body
+	op := sw.Operation(opID)
+	require.NotNil(t, op, opID)
+	var obj map[string]any
+	require.NoError(t, json.Unmarshal(op.Examples[op.ExampleKeys[0]].Body("200"), &obj))
 	if v, ok := obj["value"].([]any); ok {
 		obj = v[0].(map[string]any)
-	} else if len(resp.Value) > 0 {
-		obj = resp.Value[0].(map[string]any)
 	}
 	var keys []string
 	for k := range obj {

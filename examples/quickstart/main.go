@@ -1,4 +1,4 @@
-// Command quickstart runs the embedding flow of the seed walkthrough with the
+// Command quickstart runs the embedding flow of docs/embedding.md with the
 // powerbi SDK: authenticate → list the reports of a workspace → generate an
 // embed token → print the configuration a web page hands to powerbi-client.
 //

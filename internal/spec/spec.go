@@ -299,3 +299,26 @@ func (op *Operation) SuccessStatus() string {
 	}
 	return ""
 }
+
+// PropertyNames lists the JSON names an object of a definition may have,
+// with those of the definitions its allOf names.
+func (s *Swagger) PropertyNames(def string) []string {
+	var out []string
+	var walk func(d *Schema)
+	walk = func(d *Schema) {
+		if d == nil {
+			return
+		}
+		if r := RefName(d.Ref); r != "" {
+			walk(s.Definitions[r])
+		}
+		for _, p := range d.Properties {
+			out = append(out, p.Name)
+		}
+		for _, a := range d.AllOf {
+			walk(a)
+		}
+	}
+	walk(s.Definitions[def])
+	return out
+}

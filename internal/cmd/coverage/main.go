@@ -16,6 +16,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -27,7 +28,7 @@ func main() {
 	dir := flag.String("dir", ".", "the directory of package powerbi")
 	markdown := flag.Bool("markdown", false, "print the table of services for the README")
 	flag.Parse()
-	if err := run(*dir, *markdown); err != nil {
+	if err := run(os.Stdout, *dir, *markdown); err != nil {
 		fmt.Fprintln(os.Stderr, "coverage:", err)
 		os.Exit(1)
 	}
@@ -37,7 +38,7 @@ func main() {
 // method and path its doc comment names.
 type method struct{ service, name, route string }
 
-func run(dir string, markdown bool) error {
+func run(out io.Writer, dir string, markdown bool) error {
 	sw, err := spec.Load()
 	if err != nil {
 		return err
@@ -96,18 +97,18 @@ func run(dir string, markdown bool) error {
 			names = append(names, s)
 		}
 		sort.Strings(names)
-		fmt.Println("| service | operations | with a method |")
-		fmt.Println("|---|---|---|")
+		fmt.Fprintln(out, "| service | operations | with a method |")
+		fmt.Fprintln(out, "|---|---|---|")
 		for _, s := range names {
-			fmt.Printf("| `client.%s` | %d | %d |\n", s, byService[s].ops, byService[s].covered)
+			fmt.Fprintf(out, "| `client.%s` | %d | %d |\n", s, byService[s].ops, byService[s].covered)
 		}
-		fmt.Printf("| **all** | **%d** | **%d** |\n", stable+preview, stableCovered+previewCovered)
+		fmt.Fprintf(out, "| **all** | **%d** | **%d** |\n", stable+preview, stableCovered+previewCovered)
 		return nil
 	}
-	fmt.Printf("%d of %d non-preview operations have a method\n", stableCovered, stable)
-	fmt.Printf("%d of %d preview operations (Goals, Scorecards) are reachable\n", previewCovered, preview)
+	fmt.Fprintf(out, "%d of %d non-preview operations have a method\n", stableCovered, stable)
+	fmt.Fprintf(out, "%d of %d preview operations (Goals, Scorecards) are reachable\n", previewCovered, preview)
 	for _, m := range missing {
-		fmt.Println("missing:", m)
+		fmt.Fprintln(out, "missing:", m)
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%d operations have no method", len(missing))
