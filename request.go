@@ -81,18 +81,21 @@ func (r *Request) idempotent() bool {
 // class: nothing else reads or writes that state.
 type exchange struct {
 	c       *Client
-	r       Request       // a copy: the caller's Request does not escape to the heap
 	req     *http.Request // as first built; each attempt sends a copy
 	retry   retryablehttp.Client
 	http    http.Client
 	minLife time.Duration
+	upload  *upload
 
-	attempts int
-	token    string      // the access token sent last, redacted from any error text
-	replayed bool        // the call was replayed once with a new token already
-	sent     atomic.Bool // the last attempt's request headers were written (non-idempotent calls only)
+	token    *tokenSnap // the access token sent last, redacted from any error text
 	last     *http.Response
 	lastBody []byte
+	attempts int32
+	sent     atomic.Bool // the last attempt's request headers were written (non-idempotent calls only)
+	replayed bool        // the call was replayed once with a new token already
+
+	idempotent bool
+	download   bool
 }
 
 // exchange sends r through the retry loop. It returns the final 2xx response
@@ -103,7 +106,8 @@ func (c *Client) exchange(ctx context.Context, r *Request) (*exchange, *http.Res
 	if err != nil {
 		return nil, nil, err
 	}
-	x := &exchange{c: c, r: *r, minLife: r.minLife}
+	// Only what the attempts need is kept: the caller's Request does not escape to the heap.
+	x := &exchange{c: c, minLife: r.minLife, idempotent: r.idempotent(), download: r.download, upload: r.upload}
 	x.http = http.Client{Transport: x, CheckRedirect: c.checkRedirect, Jar: c.jar, Timeout: c.timeout}
 	x.retry = retryablehttp.Client{
 		HTTPClient:   &x.http,
@@ -224,7 +228,7 @@ func (x *exchange) send(req *http.Request, authorize bool) (*http.Response, stri
 			return nil, "", noRetryError{err}
 		}
 		token = tok.tok.Token
-		x.token = token
+		x.token = tok
 		req.Header["Authorization"] = tok.bearer
 	} else {
 		delete(req.Header, "Authorization")
@@ -238,7 +242,7 @@ func (x *exchange) send(req *http.Request, authorize bool) (*http.Response, stri
 		return nil, token, err
 	}
 	rid := resp.Header.Get("RequestId") // raw: cleaned only where quoted
-	if x.r.download && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+	if x.download && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		x.last, x.lastBody = resp, nil
 		x.log(ctx, slog.LevelDebug, req, resp.StatusCode, rid, start, nil)
 		return resp, token, nil // streamed to the caller, who closes it
@@ -251,7 +255,7 @@ func (x *exchange) send(req *http.Request, authorize bool) (*http.Response, stri
 	// read may then end without an error, so whether the timer fired decides:
 	// what was read by then is not the whole body.
 	timer := time.AfterFunc(c.bodyTimeout, func() { resp.Body.Close() })
-	body, err := readBody(resp.Body, limit)
+	body, err := readBody(resp.Body, limit, resp.ContentLength)
 	if !timer.Stop() {
 		err = fmt.Errorf("the body did not arrive in full within %s", c.bodyTimeout)
 	}
@@ -264,7 +268,7 @@ func (x *exchange) send(req *http.Request, authorize bool) (*http.Response, stri
 		}
 		return nil, token, &bodyError{resp: resp, err: err}
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.Body = http.NoBody // the body is x.lastBody: everything reads it from there
 	x.last, x.lastBody = resp, body
 	level := slog.LevelDebug
 	switch {
@@ -313,10 +317,10 @@ func (x *exchange) checkRetry(ctx context.Context, resp *http.Response, err erro
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
-	if u := x.r.upload; u != nil && !u.replayable {
+	if u := x.upload; u != nil && !u.replayable {
 		return false, nil
 	}
-	idempotent := x.r.idempotent()
+	idempotent := x.idempotent
 	if err != nil {
 		var nr noRetryError
 		var be *bodyError
@@ -398,7 +402,7 @@ func (x *exchange) apiError(req *http.Request, resp *http.Response, body []byte,
 		RequestID:  oneLine(resp.Header.Get("RequestId"), 64, secrets...),
 		Method:     req.Method,
 		URL:        redactedURL(req.URL),
-		Attempts:   x.attempts,
+		Attempts:   int(x.attempts),
 		cause:      cause,
 	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
@@ -414,7 +418,10 @@ func (x *exchange) apiError(req *http.Request, resp *http.Response, body []byte,
 // secrets lists what must not reach an error text or a log line even when a
 // server quotes it back: the access token sent and u's query string.
 func (x *exchange) secrets(u *url.URL) []string {
-	return append(querySecrets(u), x.token)
+	if x.token == nil {
+		return querySecrets(u)
+	}
+	return append(querySecrets(u), x.token.tok.Token)
 }
 
 // log writes one line per attempt: method, path (never the query string),
@@ -427,7 +434,7 @@ func (x *exchange) log(ctx context.Context, level slog.Level, req *http.Request,
 	attrs := []slog.Attr{
 		slog.String("method", req.Method),
 		slog.String("path", req.URL.EscapedPath()),
-		slog.Int("attempt", x.attempts),
+		slog.Int("attempt", int(x.attempts)),
 		slog.Duration("duration", time.Since(start)),
 	}
 	if status != 0 {
@@ -466,14 +473,33 @@ func (e noRetryError) Unwrap() error { return e.error }
 
 var errBodyTooLarge = errors.New("body too large")
 
+// exactBodyMax bounds the buffer readBody makes up front from a
+// Content-Length: a server cannot make a call hold more memory than it sends.
+const exactBodyMax = 64 << 10
+
 // readBody reads r to the end, or fails once more than limit bytes come.
-func readBody(r io.Reader, limit int64) ([]byte, error) {
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
+// When the response says its length (size > 0) and it is small, one buffer
+// of that size holds it; otherwise, or if more comes than it said, the buffer
+// grows as bytes come.
+func readBody(r io.Reader, limit, size int64) ([]byte, error) {
+	var prefix []byte
+	if size > 0 && size <= min(limit, exactBodyMax) {
+		buf := make([]byte, size+1) // one byte more: a body longer than it said is seen
+		n, err := io.ReadFull(r, buf)
+		switch {
+		case err == io.ErrUnexpectedEOF && int64(n) == size:
+			return buf[:n], nil
+		case err != nil:
+			return nil, err
+		}
+		prefix = buf // more than it said: read on
+	}
+	buf := bytes.NewBuffer(prefix)
+	n, err := buf.ReadFrom(io.LimitReader(r, limit+1-int64(len(prefix))))
 	if err != nil {
 		return nil, err
 	}
-	if n > limit {
+	if int64(len(prefix))+n > limit {
 		return nil, errBodyTooLarge
 	}
 	return buf.Bytes(), nil

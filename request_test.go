@@ -238,3 +238,35 @@ func TestClientDo(t *testing.T) {
 	assert.Equal(t, before, api.requests.Load(), "nothing sent for a bad request")
 	assert.True(t, strings.HasSuffix(got[0].URL.Path, "/newThing"))
 }
+
+// readBody takes a body at its word only to size its buffer: a body cut
+// short is an error, a longer one is read on, a claimed size past the cap
+// does not allocate it, and the cap holds whatever the headers say.
+func TestReadBody(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		body        string
+		limit, size int64
+		want        string
+		err         error
+	}{
+		{"exact", "hello", 100, 5, "hello", nil},
+		{"unknown length", "hello", 100, -1, "hello", nil},
+		{"length 0 from a custom transport", "hello", 100, 0, "hello", nil},
+		{"more than it said", "hello world", 100, 5, "hello world", nil},
+		{"cut short", "hel", 100, 5, "", io.ErrUnexpectedEOF},
+		{"over the cap", strings.Repeat("x", 101), 100, -1, "", errBodyTooLarge},
+		{"over the cap, understated", strings.Repeat("x", 101), 100, 5, "", errBodyTooLarge},
+		{"claims more than the cap", "tiny", 100, 1 << 30, "tiny", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readBody(strings.NewReader(tc.body), tc.limit, tc.size)
+			if tc.err != nil {
+				assert.ErrorIs(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, string(got))
+		})
+	}
+}
