@@ -19,6 +19,11 @@ import (
 const (
 	DefaultEmbedRefreshMargin = 10 * time.Minute
 	DefaultEmbedCacheEntries  = 1000
+
+	// refreshWaitMax bounds how long the caller that opens a config's
+	// refresh margin waits for the new one before it is served the old one,
+	// which is still valid.
+	refreshWaitMax = 5 * time.Second
 )
 
 // EmbedCacheOptions configure an EmbedCache. The zero value (or nil) is usable.
@@ -34,8 +39,16 @@ type EmbedCacheOptions struct {
 	MaxEntries int
 	// Now is the clock (default: the Client's, see WithClock); tests may drive it.
 	Now func() time.Time
-	// Logger receives a warning when a refresh fails (default: none).
+	// Logger receives a warning when a refresh fails, and when the Store
+	// fails (once, until it answers again) (default: none).
 	Logger *slog.Logger
+	// Store, when set, shares embed configurations between the replicas of a
+	// service (see EmbedStore): a replica that misses locally reads the
+	// store, and only one replica at a time generates a token for a key while
+	// the others wait and read it. When the store fails or is slow, each
+	// replica generates on its own, as without a store. Nil: the cache is
+	// local to this process.
+	Store EmbedStore
 }
 
 // EmbedCache shares embed configurations between page views: every request
@@ -44,8 +57,10 @@ type EmbedCacheOptions struct {
 // that differ in anything that changes what a token grants (the item, its
 // workspace, the access, any identity field, the lifetime, the profile in
 // effect) never share a token. One GenerateToken per key runs at a time (the
-// others wait for it); within the refresh margin the cached token is served
-// while one refresh runs behind; a refresh runs detached from any one caller,
+// others wait for it); within the refresh margin the first caller waits for
+// the refresh (up to its deadline, at most 5 seconds; then, or if the refresh
+// fails, it gets the cached token), and the cached token is served at once to
+// the callers that come while the refresh runs; a refresh runs detached from any one caller,
 // on a copy of its options; a failed refresh keeps serving the cached config
 // while it is valid and is not tried again for 30 seconds. Expired entries are
 // dropped. It is safe for concurrent use.
@@ -57,6 +72,7 @@ type EmbedCache struct {
 	logger  *slog.Logger
 	secret  []byte // keys are HMAC-SHA256 of the request under this per-cache secret
 	timeout time.Duration
+	shared  *sharedStore // nil without a Store
 
 	mu       sync.Mutex
 	entries  map[string]*lru.Element // of *embedEntry
@@ -67,10 +83,11 @@ type EmbedCache struct {
 
 type embedEntry struct {
 	key         string
+	storeKey    string       // the entry's name in the Store, if any
 	conf        *EmbedConfig // nil until a first success
 	issuedAt    time.Time
 	nextAttempt time.Time // after a failed refresh: no new one before this while conf is valid
-	flight      *flight[*EmbedConfig]
+	flight      *flight[*storedConfig]
 }
 
 // NewEmbedCache returns a cache in front of client's *EmbedConfig calls.
@@ -100,8 +117,12 @@ func NewEmbedCache(client *Client, opts *EmbedCacheOptions) (*EmbedCache, error)
 	if _, err := rand.Read(secret); err != nil {
 		return nil, fmt.Errorf("powerbi: a key for the embed cache: %w", err)
 	}
-	return &EmbedCache{client: client, margin: o.RefreshMargin, max: o.MaxEntries, now: o.Now, logger: o.Logger,
-		secret: secret, timeout: refreshTimeout, entries: map[string]*lru.Element{}, order: lru.New()}, nil
+	ec := &EmbedCache{client: client, margin: o.RefreshMargin, max: o.MaxEntries, now: o.Now, logger: o.Logger,
+		secret: secret, timeout: refreshTimeout, entries: map[string]*lru.Element{}, order: lru.New()}
+	if o.Store != nil {
+		ec.shared = &sharedStore{store: o.Store, logger: o.Logger, now: o.Now, margin: o.RefreshMargin}
+	}
+	return ec, nil
 }
 
 // Report is Client.ReportEmbedConfig through the cache.
@@ -145,14 +166,35 @@ type embedRequest struct {
 
 // key is the request's HMAC under the cache's secret: a heap dump holds no
 // identity, and no hash that a guessed username could be checked against.
-func (r *embedRequest) key(secret []byte) (string, error) {
+// With a store, storeKey is the name the store gives the same encoding.
+func (r *embedRequest) key(secret []byte, store EmbedStore) (key, storeKey string, err error) {
 	b, err := json.Marshal(r)
 	if err != nil {
-		return "", fmt.Errorf("powerbi: encoding EmbedOptions: %w", err)
+		return "", "", fmt.Errorf("powerbi: encoding EmbedOptions: %w", err)
 	}
 	mac := hmac.New(sha256.New, secret)
 	mac.Write(b)
-	return string(mac.Sum(nil)), nil
+	if store != nil {
+		storeKey = store.Key(b)
+	}
+	clear(b)
+	return string(mac.Sum(nil)), storeKey, nil
+}
+
+// generate returns the config of e's request: through the store when there
+// is one, else a new one from the API.
+func (ec *EmbedCache) generate(e *embedEntry, r *embedRequest) func(context.Context) (*storedConfig, error) {
+	fetch := r.fetch(ec.client)
+	if ec.shared == nil {
+		return func(ctx context.Context) (*storedConfig, error) {
+			conf, err := fetch(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return &storedConfig{Config: conf, IssuedAt: ec.now()}, nil
+		}
+	}
+	return func(ctx context.Context) (*storedConfig, error) { return ec.shared.fetch(ctx, e.storeKey, fetch) }
 }
 
 // fetch generates the config, as the request's profile.
@@ -187,7 +229,11 @@ func (ec *EmbedCache) get(ctx context.Context, kind EmbedType, opts *EmbedOption
 		o = &EmbedOptions{} // nil and the zero value ask for the same token
 	}
 	req := &embedRequest{Kind: kind, IDs: ids, Profile: profile, Options: o}
-	key, err := req.key(ec.secret)
+	var store EmbedStore
+	if ec.shared != nil {
+		store = ec.shared.store
+	}
+	key, storeKey, err := req.key(ec.secret, store)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +246,7 @@ func (ec *EmbedCache) get(ctx context.Context, kind EmbedType, opts *EmbedOption
 		ec.order.MoveToFront(el)
 		e = el.Value.(*embedEntry)
 	} else {
-		e = &embedEntry{key: key}
+		e = &embedEntry{key: key, storeKey: storeKey}
 		ec.entries[key] = ec.order.PushFront(e)
 		for ec.order.Len() > ec.max {
 			old := ec.order.Back()
@@ -216,7 +262,7 @@ func (ec *EmbedCache) get(ctx context.Context, kind EmbedType, opts *EmbedOption
 	}
 	f := e.flight
 	if f == nil {
-		f = startFlight(ctx, "generating an embed config", ec.timeout, req.fetch(ec.client), func(conf *EmbedConfig, err error) { ec.land(e, conf, err) })
+		f = startFlight(ctx, "generating an embed config", ec.timeout, ec.generate(e, req), func(v *storedConfig, err error) { ec.land(e, v, err) })
 		e.flight = f
 	}
 	var conf *EmbedConfig
@@ -225,12 +271,22 @@ func (ec *EmbedCache) get(ctx context.Context, kind EmbedType, opts *EmbedOption
 	}
 	ec.mu.Unlock()
 	if usable {
-		return conf, nil // inside the refresh margin: the refresh runs behind
+		// Inside the refresh margin, the caller that opened it waits for the
+		// refresh, so that a page asking for a new token gets one; but no
+		// longer than its own deadline or refreshWaitMax: then, or when the
+		// refresh fails, it gets the valid config. The callers that come
+		// while the refresh runs are served at once (above).
+		wctx, cancel := context.WithTimeout(ctx, refreshWaitMax)
+		defer cancel()
+		if v, err := f.wait(wctx); err == nil {
+			return v.Config.clone(), nil
+		}
+		return conf, nil
 	}
 
-	conf, err = f.wait(ctx)
+	v, err := f.wait(ctx)
 	if err == nil {
-		return conf.clone(), nil
+		return v.Config.clone(), nil
 	}
 	if ctx.Err() != nil {
 		return nil, err
@@ -251,23 +307,20 @@ func (e *embedEntry) state(now time.Time, margin time.Duration) (fresh, usable b
 		return false, false
 	}
 	left, life := c.Expiration.Sub(now), c.Expiration.Sub(e.issuedAt)
-	if margin >= life {
-		margin = life / 2 // a margin longer than the token's life would regenerate it on every call
-	}
-	return left > margin, left > expiryMargin(life)
+	return left > refreshMargin(margin, life), left > expiryMargin(life)
 }
 
 // land records a finished refresh of e. A failure keeps a config that is
 // still valid (get decides) and puts off the next attempt; with nothing to
 // keep, the key is forgotten rather than held empty.
-func (ec *EmbedCache) land(e *embedEntry, conf *EmbedConfig, err error) {
+func (ec *EmbedCache) land(e *embedEntry, v *storedConfig, err error) {
 	ec.mu.Lock()
 	defer ec.mu.Unlock()
 	e.flight = nil
 	now := ec.now()
 	if err == nil {
-		e.conf, e.issuedAt, e.nextAttempt = conf, now, time.Time{}
-		ec.expiresAt(conf.Expiration)
+		e.conf, e.issuedAt, e.nextAttempt = v.Config, v.IssuedAt, time.Time{}
+		ec.expiresAt(v.Config.Expiration)
 		return
 	}
 	e.nextAttempt = now.Add(retryRefreshAfter)
