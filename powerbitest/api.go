@@ -17,6 +17,7 @@ import (
 func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.token)
+	m.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.openIDConfiguration)
 
 	const api = "/v1.0/myorg"
 	m.HandleFunc("GET "+api+"/groups", s.api(s.getGroups))

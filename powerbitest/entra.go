@@ -22,8 +22,9 @@ import (
 type app struct {
 	tenantID string
 	clientID string
-	secret   string
-	cert     *x509.Certificate
+	secret    string
+	cert      *x509.Certificate
+	federated []federated // workload identity: accepted issuers and subjects
 }
 
 // user is a master user.
@@ -114,7 +115,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	case a == nil || a.tenantID != tenantID:
 		s.entraError(w, 400, "unauthorized_client", 700016, fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'.", f.Get("client_id"), tenantID))
 		return
-	case f.Get("scope") != scope:
+	case resourceScope(f.Get("scope")) != scope:
 		s.entraError(w, 400, "invalid_scope", 500011, fmt.Sprintf("The resource principal named %s was not found in the tenant.", strings.TrimSuffix(f.Get("scope"), "/.default")))
 		return
 	}
@@ -147,10 +148,32 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{"token_type": "Bearer", "expires_in": life, "ext_expires_in": life, "access_token": tok})
 }
 
+// resourceScope is the scope of a token request without the OpenID Connect
+// scopes MSAL adds to every request (openid, offline_access, profile), which
+// Entra ID ignores for the client credentials grant.
+func resourceScope(scope string) string {
+	var rest []string
+	for _, s := range strings.Fields(scope) {
+		switch s {
+		case "openid", "offline_access", "profile":
+		default:
+			rest = append(rest, s)
+		}
+	}
+	return strings.Join(rest, " ")
+}
+
 // checkClientCredential verifies a client secret or a certificate assertion.
 func (s *Server) checkClientCredential(w http.ResponseWriter, r *http.Request, a *app) bool {
 	f := r.PostForm
 	if assertion := f.Get("client_assertion"); assertion != "" {
+		if f.Get("client_assertion_type") == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" && a.cert == nil && len(a.federated) > 0 {
+			if err := s.verifyFederated(assertion, a); err != nil {
+				s.entraError(w, 400, "invalid_client", 70021, err.Error())
+				return false
+			}
+			return true
+		}
 		if f.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" || a.cert == nil {
 			s.entraError(w, 401, "invalid_client", 700027, "Client assertion failed signature validation.")
 			return false

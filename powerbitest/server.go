@@ -23,6 +23,7 @@ package powerbitest
 
 import (
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -69,6 +70,8 @@ type Server struct {
 	requests   []Request
 	requestSeq atomic.Int64
 	handlers   map[string]http.HandlerFunc // HandleOperation's, by operation ID
+
+	federatedKey *rsa.PrivateKey // signs FederatedToken's tokens
 }
 
 // Option configures NewServer.
