@@ -20,8 +20,8 @@ import (
 
 // app is a registered application (service principal).
 type app struct {
-	tenantID string
-	clientID string
+	tenantID  string
+	clientID  string
 	secret    string
 	cert      *x509.Certificate
 	federated []federated // workload identity: accepted issuers and subjects
