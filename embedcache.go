@@ -1,6 +1,7 @@
 package powerbi
 
 import (
+	"bytes"
 	lru "container/list"
 	"context"
 	"crypto/hmac"
@@ -8,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"log/slog"
 	"slices"
 	"sync"
@@ -70,7 +72,7 @@ type EmbedCache struct {
 	max     int
 	now     func() time.Time
 	logger  *slog.Logger
-	secret  []byte // keys are HMAC-SHA256 of the request under this per-cache secret
+	macs    sync.Pool // of *keyer: HMAC-SHA256 under a per-cache secret
 	timeout time.Duration
 	shared  *sharedStore // nil without a Store
 
@@ -118,7 +120,8 @@ func NewEmbedCache(client *Client, opts *EmbedCacheOptions) (*EmbedCache, error)
 		return nil, fmt.Errorf("powerbi: a key for the embed cache: %w", err)
 	}
 	ec := &EmbedCache{client: client, margin: o.RefreshMargin, max: o.MaxEntries, now: o.Now, logger: o.Logger,
-		secret: secret, timeout: refreshTimeout, entries: map[string]*lru.Element{}, order: lru.New()}
+		timeout: refreshTimeout, entries: map[string]*lru.Element{}, order: lru.New()}
+	ec.macs.New = func() any { return &keyer{mac: hmac.New(sha256.New, secret)} }
 	if o.Store != nil {
 		ec.shared = &sharedStore{store: o.Store, logger: o.Logger, now: o.Now, margin: o.RefreshMargin}
 	}
@@ -164,21 +167,30 @@ type embedRequest struct {
 	Options *EmbedOptions `json:"o"`
 }
 
-// key is the request's HMAC under the cache's secret: a heap dump holds no
-// identity, and no hash that a guessed username could be checked against.
-// With a store, storeKey is the name the store gives the same encoding.
-func (r *embedRequest) key(secret []byte, store EmbedStore) (key, storeKey string, err error) {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return "", "", fmt.Errorf("powerbi: encoding EmbedOptions: %w", err)
+// keyer computes the keys of one cache: an HMAC under the cache's secret,
+// so that a heap dump holds no identity, and no hash that a guessed username
+// could be checked against. Keyers are pooled: a cache hit allocates none.
+type keyer struct {
+	mac hash.Hash
+	sum [sha256.Size]byte
+	buf bytes.Buffer
+}
+
+// key returns r's key, valid until k goes back to the pool, and r's
+// canonical encoding (for a store), cleared when k is put back.
+func (k *keyer) key(r *embedRequest) (key, encoded []byte, err error) {
+	k.buf.Reset()
+	if err := json.NewEncoder(&k.buf).Encode(r); err != nil {
+		return nil, nil, fmt.Errorf("powerbi: encoding EmbedOptions: %w", err)
 	}
-	mac := hmac.New(sha256.New, secret)
-	mac.Write(b)
-	if store != nil {
-		storeKey = store.Key(b)
-	}
-	clear(b)
-	return string(mac.Sum(nil)), storeKey, nil
+	k.mac.Reset()
+	k.mac.Write(k.buf.Bytes())
+	return k.mac.Sum(k.sum[:0]), k.buf.Bytes(), nil
+}
+
+func (ec *EmbedCache) putKeyer(k *keyer) {
+	clear(k.buf.Bytes())
+	ec.macs.Put(k)
 }
 
 // generate returns the config of e's request: through the store when there
@@ -224,16 +236,15 @@ func (ec *EmbedCache) get(ctx context.Context, kind EmbedType, opts *EmbedOption
 	if _, err := opts.check(kind == EmbedTypeReport); err != nil {
 		return nil, err
 	}
-	o := opts.clone()
-	if o == nil {
-		o = &EmbedOptions{} // nil and the zero value ask for the same token
+	if opts == nil {
+		opts = &zeroOptions // nil and the zero value ask for the same token
 	}
-	req := &embedRequest{Kind: kind, IDs: ids, Profile: profile, Options: o}
-	var store EmbedStore
-	if ec.shared != nil {
-		store = ec.shared.store
-	}
-	key, storeKey, err := req.key(ec.secret, store)
+	// The caller's options are read here, while the call lasts; a refresh,
+	// which outlives it, gets a deep copy (below).
+	req := embedRequest{Kind: kind, IDs: ids, Profile: profile, Options: opts}
+	k := ec.macs.Get().(*keyer)
+	defer ec.putKeyer(k)
+	key, encoded, err := k.key(&req)
 	if err != nil {
 		return nil, err
 	}
@@ -242,12 +253,15 @@ func (ec *EmbedCache) get(ctx context.Context, kind EmbedType, opts *EmbedOption
 	now := ec.now()
 	ec.sweepLocked(now)
 	var e *embedEntry
-	if el, ok := ec.entries[key]; ok {
+	if el, ok := ec.entries[string(key)]; ok {
 		ec.order.MoveToFront(el)
 		e = el.Value.(*embedEntry)
 	} else {
-		e = &embedEntry{key: key, storeKey: storeKey}
-		ec.entries[key] = ec.order.PushFront(e)
+		e = &embedEntry{key: string(key)}
+		if ec.shared != nil {
+			e.storeKey = ec.shared.store.Key(encoded)
+		}
+		ec.entries[e.key] = ec.order.PushFront(e)
 		for ec.order.Len() > ec.max {
 			old := ec.order.Back()
 			ec.order.Remove(old)
@@ -262,7 +276,9 @@ func (ec *EmbedCache) get(ctx context.Context, kind EmbedType, opts *EmbedOption
 	}
 	f := e.flight
 	if f == nil {
-		f = startFlight(ctx, "generating an embed config", ec.timeout, ec.generate(e, req), func(v *storedConfig, err error) { ec.land(e, v, err) })
+		owned := req
+		owned.IDs, owned.Options = slices.Clone(ids), opts.clone()
+		f = startFlight(ctx, "generating an embed config", ec.timeout, ec.generate(e, &owned), func(v *storedConfig, err error) { ec.land(e, v, err) })
 		e.flight = f
 	}
 	var conf *EmbedConfig
@@ -386,6 +402,9 @@ func (c *EmbedConfig) clone() *EmbedConfig {
 	out.DatasetIDs = slices.Clone(c.DatasetIDs)
 	return &out
 }
+
+// zeroOptions stands for nil options; nothing writes to it.
+var zeroOptions EmbedOptions
 
 // clone is a deep copy of the options, nil for nil.
 func (o *EmbedOptions) clone() *EmbedOptions {

@@ -214,8 +214,9 @@ func TestEmbedStoreGarbageIsAMiss(t *testing.T) {
 	ec, err := NewEmbedCache(c, &EmbedCacheOptions{Store: store, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	require.NoError(t, err)
 	req := &embedRequest{Kind: EmbedTypeReport, IDs: []string{groupID, reportID}, Options: &EmbedOptions{}}
-	_, name, err := req.key([]byte("any"), store)
+	_, encoded, err := (&keyer{mac: hmac.New(sha256.New, []byte("any"))}).key(req)
 	require.NoError(t, err)
+	name := store.Key(encoded)
 	for _, garbage := range []string{"not json", `{"c":null}`, `{"c":{"accessToken":""},"i":"2026-11-24T12:00:00Z"}`} {
 		store.values[name] = memValue{[]byte(garbage), api.clk.now().Add(time.Hour)}
 		before := len(api.tokens())
@@ -240,8 +241,9 @@ func TestEmbedStoreLockHolderThatNeverAnswers(t *testing.T) {
 	ec, err := NewEmbedCache(c, &EmbedCacheOptions{Store: store})
 	require.NoError(t, err)
 	req := &embedRequest{Kind: EmbedTypeReport, IDs: []string{groupID, reportID}, Options: &EmbedOptions{}}
-	_, name, err := req.key([]byte("any"), store)
+	_, encoded, err := (&keyer{mac: hmac.New(sha256.New, []byte("any"))}).key(req)
 	require.NoError(t, err)
+	name := store.Key(encoded)
 	_, acquired, _ := store.Lock(context.Background(), name, time.Hour) // a crashed replica's lock, never released
 	require.True(t, acquired)
 	start := time.Now()
