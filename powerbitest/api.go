@@ -27,6 +27,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+api+"/groups/{group}/reports/{report}", s.inGroup(s.getReport))
 	m.HandleFunc("POST "+api+"/groups/{group}/reports/{report}/GenerateToken", s.inGroup(s.reportToken))
 	m.HandleFunc("POST "+api+"/groups/{group}/reports/GenerateToken", s.inGroup(s.createToken))
+	m.HandleFunc("POST "+api+"/groups/{group}/reports/{report}/ExportTo", s.inGroup(s.exportTo))
+	m.HandleFunc("GET "+api+"/groups/{group}/reports/{report}/exports/{export}", s.inGroup(s.exportStatus))
+	m.HandleFunc("GET "+api+"/groups/{group}/reports/{report}/exports/{export}/file", s.inGroup(s.exportFile))
 
 	m.HandleFunc("GET "+api+"/groups/{group}/datasets", s.inGroup(s.getDatasets))
 	m.HandleFunc("GET "+api+"/groups/{group}/datasets/{dataset}", s.inGroup(s.getDataset))

@@ -72,6 +72,9 @@ type Server struct {
 	handlers   map[string]http.HandlerFunc // HandleOperation's, by operation ID
 
 	federatedKey *rsa.PrivateKey // signs FederatedToken's tokens
+
+	exportCfg Exports
+	exports   map[string]*exportJob // by ID, lower case
 }
 
 // Option configures NewServer.
@@ -109,6 +112,7 @@ func NewServer(opts ...Option) *Server {
 		datasets:   map[string]*dataset{},
 		profiles:   map[string]*profile{},
 		tokens:     map[string]*accessToken{},
+		exports:    map[string]*exportJob{},
 	}
 	for _, o := range opts {
 		o(s)

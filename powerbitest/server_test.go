@@ -619,9 +619,9 @@ func TestOperationWithoutARuleAnswersWithTheContractExample(t *testing.T) {
 	assert.Equal(t, 401, r.status, "examples are served to authenticated callers only")
 
 	// No example and no rule: a 404 that says how to script it.
-	r = f.send(t, "POST", "/v1.0/myorg/groups/"+f.demo.WorkspaceID+"/reports/"+f.demo.ReportID+"/ExportTo", f.accessToken(t), map[string]any{"format": "PDF"})
+	r = f.send(t, "POST", "/v1.0/myorg/groups/"+f.demo.WorkspaceID+"/reports/"+f.demo.ReportID+"/Rebind", f.accessToken(t), map[string]any{"datasetId": f.demo.DatasetID})
 	assert.Equal(t, 404, r.status)
-	assert.Contains(t, string(r.body), "Reports_ExportToFileInGroup")
+	assert.Contains(t, string(r.body), "Reports_RebindReportInGroup")
 	assert.Contains(t, string(r.body), "HandleOperation")
 }
 
