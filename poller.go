@@ -200,4 +200,3 @@ func pollJSON[T any](c *Client, r Request) func(context.Context) (*T, http.Heade
 func (e *APIError) temporary() bool {
 	return e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
 }
-
