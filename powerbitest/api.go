@@ -34,6 +34,10 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+api+"/groups/{group}/datasets", s.inGroup(s.getDatasets))
 	m.HandleFunc("GET "+api+"/groups/{group}/datasets/{dataset}", s.inGroup(s.getDataset))
 	m.HandleFunc("POST "+api+"/groups/{group}/datasets/{dataset}/GenerateToken", s.inGroup(s.datasetToken))
+	m.HandleFunc("POST "+api+"/groups/{group}/datasets/{dataset}/refreshes", s.inGroup(s.startRefresh))
+	m.HandleFunc("GET "+api+"/groups/{group}/datasets/{dataset}/refreshes", s.inGroup(s.refreshHistory))
+	m.HandleFunc("GET "+api+"/groups/{group}/datasets/{dataset}/refreshes/{refresh}", s.inGroup(s.refreshDetails))
+	m.HandleFunc("DELETE "+api+"/groups/{group}/datasets/{dataset}/refreshes/{refresh}", s.inGroup(s.cancelRefresh))
 
 	m.HandleFunc("GET "+api+"/groups/{group}/dashboards", s.inGroup(s.getDashboards))
 	m.HandleFunc("GET "+api+"/groups/{group}/dashboards/{dashboard}", s.inGroup(s.getDashboard))

@@ -73,8 +73,10 @@ type Server struct {
 
 	federatedKey *rsa.PrivateKey // signs FederatedToken's tokens
 
-	exportCfg Exports
-	exports   map[string]*exportJob // by ID, lower case
+	exportCfg  Exports
+	exports    map[string]*exportJob // by ID, lower case
+	refreshCfg Refreshes
+	refreshes  []*refreshJob // in the order they started
 }
 
 // Option configures NewServer.
