@@ -22,6 +22,7 @@
 package powerbitest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/hex"
@@ -77,6 +78,8 @@ type Server struct {
 	exports    map[string]*exportJob // by ID, lower case
 	refreshCfg Refreshes
 	refreshes  []*refreshJob // in the order they started
+	imports    []*importJob  // in the order they came
+	blobs      map[string]*blob
 }
 
 // Option configures NewServer.
@@ -115,6 +118,7 @@ func NewServer(opts ...Option) *Server {
 		profiles:   map[string]*profile{},
 		tokens:     map[string]*accessToken{},
 		exports:    map[string]*exportJob{},
+		blobs:      map[string]*blob{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -202,6 +206,10 @@ type Fault struct {
 	Body         string        // the body to send with Status
 	Delay        time.Duration // wait before answering (bounded by the request's context)
 	CutBody      bool          // promise a longer body than is sent, then close the connection
+	// AfterWork handles the request as usual first (an import is created, a
+	// refresh started), then answers with Status instead: the work is done
+	// but the client sees a failure, as when a gateway times out.
+	AfterWork bool
 }
 
 // InjectFault adds a fault; faults apply in the order added.
@@ -253,11 +261,28 @@ func (s *Server) ResetRequests() {
 
 // serve records the request, applies any fault, and routes it.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
-	r.Body.Close()
 	w.Header().Set("RequestId", s.newRequestID())
-	s.record(r, body)
-	if f := s.takeFault(r); f != nil {
+	// Uploads (an import's multipart form, the blocks of a temporary upload
+	// location) are read as they come, never held: they are recorded without
+	// their body.
+	streamed := strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") || strings.HasPrefix(r.URL.Path, "/blob/")
+	var body []byte
+	if streamed {
+		s.record(r, []byte("[streamed]"))
+	} else {
+		body, _ = io.ReadAll(io.LimitReader(r.Body, 4<<20))
+		r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		s.record(r, body)
+	}
+	f := s.takeFault(r)
+	if f != nil && f.AfterWork {
+		s.handle(discardWriter{h: http.Header{}}, r)
+		f.Delay, f.CutBody = 0, false
+	} else if f != nil && streamed {
+		_, _ = io.Copy(io.Discard, r.Body) // read what the client sends, as the service does before it answers
+	}
+	if f != nil {
 		if f.Delay > 0 {
 			select {
 			case <-time.After(f.Delay):
@@ -290,7 +315,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	r.Body = io.NopCloser(strings.NewReader(string(body)))
+	s.handle(w, r)
+}
+
+// handle answers r: a handler registered for its operation, else the fake's
+// rules, else the contract's example.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	if h := s.handlerFor(r); h != nil {
 		s.api(func(c *call) { h(c.w, c.r) })(w, r)
 		return
@@ -298,6 +328,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	r.URL.Path = lowerGUIDs(r.URL.Path)
 	s.mux.ServeHTTP(w, r)
 }
+
+// discardWriter takes an answer nobody will see (Fault.AfterWork).
+type discardWriter struct{ h http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.h }
+func (d discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d discardWriter) WriteHeader(int)             {}
 
 // lowerGUIDs lower-cases the GUIDs of a path: the service matches IDs
 // whatever their case, and the fake keeps them in lower case.
