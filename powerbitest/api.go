@@ -51,6 +51,16 @@ func (s *Server) routes() {
 	m.HandleFunc("POST "+api+"/groups/{group}/dashboards/{dashboard}/tiles/{tile}/GenerateToken", s.inGroup(s.tileToken))
 
 	m.HandleFunc("POST "+api+"/GenerateToken", s.api(s.multiToken))
+	m.HandleFunc("POST "+api+"/groups/{group}/datasets/{dataset}/executeQueries", s.inGroup(s.executeQueries))
+
+	m.HandleFunc("POST "+api+"/admin/workspaces/getInfo", s.api(s.scanPost))
+	m.HandleFunc("GET "+api+"/admin/workspaces/scanStatus/{scan}", s.api(s.scanStatus))
+	m.HandleFunc("GET "+api+"/admin/workspaces/scanResult/{scan}", s.api(s.scanResult))
+	m.HandleFunc("GET "+api+"/admin/activityevents", s.api(s.activityEvents))
+
+	m.HandleFunc("POST "+api+"/pipelines/{pipeline}/deployAll", s.api(s.deploy(true)))
+	m.HandleFunc("POST "+api+"/pipelines/{pipeline}/deploy", s.api(s.deploy(false)))
+	m.HandleFunc("GET "+api+"/pipelines/{pipeline}/operations/{operation}", s.api(s.pipelineOperation))
 
 	// My workspace: the fake seeds nothing there, and it cannot be embedded.
 	for _, kind := range []string{"reports", "datasets", "dashboards"} {

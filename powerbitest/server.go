@@ -80,6 +80,16 @@ type Server struct {
 	refreshes  []*refreshJob // in the order they started
 	imports    []*importJob  // in the order they came
 	blobs      map[string]*blob
+
+	scans       map[string]*scanJob
+	scanStats   ScanStats
+	budgets     map[string][]time.Time // request times per limit and principal, the last hour
+	activity    []map[string]any       // audit events, by CreationTime
+	activityCfg activityConfig
+	daxTables   map[string][]*daxTable // by dataset ID
+	daxAnswers  map[string]*daxAnswer  // by dataset ID and query text
+	pipelines   map[string]*pipeline
+	deployments map[string]*deployment
 }
 
 // Option configures NewServer.
@@ -119,6 +129,14 @@ func NewServer(opts ...Option) *Server {
 		tokens:     map[string]*accessToken{},
 		exports:    map[string]*exportJob{},
 		blobs:      map[string]*blob{},
+
+		scans:       map[string]*scanJob{},
+		budgets:     map[string][]time.Time{},
+		activityCfg: activityConfig{tokens: map[string]activityCursor{}},
+		daxTables:   map[string][]*daxTable{},
+		daxAnswers:  map[string]*daxAnswer{},
+		pipelines:   map[string]*pipeline{},
+		deployments: map[string]*deployment{},
 	}
 	for _, o := range opts {
 		o(s)

@@ -22,6 +22,7 @@ require (
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/oauth2 v0.35.0 // indirect
 	golang.org/x/sys v0.34.0 // indirect
+	golang.org/x/time v0.14.0 // indirect
 )
 
 replace github.com/gopowerbi/powerbi => ../..
