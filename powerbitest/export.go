@@ -20,8 +20,9 @@ type Exports struct {
 	// FileSize is the size of the exported file (default 64 KiB). Files are
 	// made as they are downloaded, never held in memory: any size is fine.
 	FileSize int64
-	// RetryAfter is sent on every status response while the export runs
-	// (default 1 s, as whole seconds; 0 sends none).
+	// RetryAfter, when set, is sent (in whole seconds) on every status
+	// response while the export runs, as the service does; the default sends
+	// none.
 	RetryAfter time.Duration
 	// FailReports lists reports whose exports end Failed.
 	FailReports []string

@@ -45,19 +45,13 @@ func main() {
 func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
 	setup, err := exampleenv.Load(getenv)
 	if err != nil {
-		printError(stderr, err)
+		exampleenv.PrintError(stderr, err)
 		return 1
 	}
 	defer setup.Close()
-	if setup.Fake != nil {
-		fmt.Fprintln(stdout, "Running on the built-in fake Power BI service (powerbitest): no Azure account needed.")
-		fmt.Fprintln(stdout, exampleenv.Usage)
-	} else {
-		fmt.Fprintf(stdout, "Running on the real Power BI service (%s cloud).\n", setup.Cloud.Name)
-	}
-	fmt.Fprintln(stdout)
+	setup.Banner(stdout)
 	if err := embedFlow(ctx, setup, stdout); err != nil {
-		printError(stderr, err)
+		exampleenv.PrintError(stderr, err)
 		return 1
 	}
 	return 0
@@ -141,27 +135,4 @@ func shorten(tok string) string {
 
 func lifetime(until, now time.Time) string {
 	return until.Sub(now).Round(time.Second).String()
-}
-
-// printError prints the SDK's error and, on its own line, its hint.
-func printError(w io.Writer, err error) {
-	var (
-		apiErr  *powerbi.APIError
-		authErr *powerbi.AuthError
-		hint    string
-	)
-	switch {
-	case errors.As(err, &apiErr) && apiErr.Hint != "":
-		e := *apiErr
-		hint, e.Hint = e.Hint, ""
-		err = &e
-	case errors.As(err, &authErr) && authErr.Hint != "":
-		e := *authErr
-		hint, e.Hint = e.Hint, ""
-		err = &e
-	}
-	fmt.Fprintln(w, "error:", err)
-	if hint != "" {
-		fmt.Fprintln(w, "hint:", hint)
-	}
 }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,36 +18,13 @@ import (
 
 	"github.com/gopowerbi/powerbi"
 	"github.com/gopowerbi/powerbi/examples/internal/exampleenv"
+	"github.com/gopowerbi/powerbi/examples/internal/exampletest"
 	"github.com/gopowerbi/powerbi/powerbitest"
 )
 
-// buildQuickstart compiles the command the way a newcomer's `go run` does.
-func buildQuickstart(t *testing.T) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-	}
-	bin := filepath.Join(t.TempDir(), "quickstart")
-	out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
-}
-
-// envWithout returns the environment without any POWERBI_* variable.
-func envWithout() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "POWERBI_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
 func TestQuickstartRunsOnTheFake(t *testing.T) {
-	cmd := exec.Command(buildQuickstart(t))
-	cmd.Env = envWithout()
+	cmd := exec.Command(exampletest.Build(t))
+	cmd.Env = exampletest.EnvWithout()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Run(), "stderr: %s", stderr.String())
@@ -83,8 +59,8 @@ func TestQuickstartRunsOnTheFake(t *testing.T) {
 }
 
 func TestQuickstartExitsOneOnIncompleteEnvironment(t *testing.T) {
-	cmd := exec.Command(buildQuickstart(t))
-	cmd.Env = append(envWithout(), "POWERBI_TENANT_ID=72f988bf-86f1-41af-91ab-2d7cd011db47")
+	cmd := exec.Command(exampletest.Build(t))
+	cmd.Env = append(exampletest.EnvWithout(), "POWERBI_TENANT_ID=72f988bf-86f1-41af-91ab-2d7cd011db47")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()
@@ -103,7 +79,7 @@ func TestQuickstartPrintsTheHint(t *testing.T) {
 	var out, errOut bytes.Buffer
 	err = embedFlow(context.Background(), cfg, &out)
 	require.Error(t, err, "the RLS report needs an identity")
-	printError(&errOut, err)
+	exampleenv.PrintError(&errOut, err)
 	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
 	require.Len(t, lines, 2, errOut.String())
 	assert.True(t, strings.HasPrefix(lines[0], "error: powerbi: POST "), lines[0])
@@ -125,7 +101,7 @@ func TestQuickstartWrongSecretPrintsEntraHint(t *testing.T) {
 	var out, errOut bytes.Buffer
 	err = embedFlow(context.Background(), cfg, &out)
 	require.Error(t, err)
-	printError(&errOut, err)
+	exampleenv.PrintError(&errOut, err)
 	assert.Contains(t, errOut.String(), "AADSTS7000215")
 	assert.Contains(t, errOut.String(), "hint: ")
 	assert.NotContains(t, errOut.String(), demo.ClientSecret)
@@ -148,7 +124,7 @@ func TestQuickstartUnreachableAuthorityPrintsHostAndHint(t *testing.T) {
 	var out, errOut bytes.Buffer
 	err = embedFlow(context.Background(), cfg, &out)
 	require.Error(t, err)
-	printError(&errOut, err)
+	exampleenv.PrintError(&errOut, err)
 	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
 	require.Len(t, lines, 2, errOut.String())
 	assert.Contains(t, lines[0], host)

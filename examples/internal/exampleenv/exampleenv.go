@@ -6,6 +6,7 @@ package exampleenv
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -118,4 +119,47 @@ func loadReal(getenv func(string) string) (*Setup, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// PrintError prints an error of the SDK and, on its own line, its hint.
+func PrintError(w io.Writer, err error) {
+	var (
+		apiErr  *powerbi.APIError
+		authErr *powerbi.AuthError
+		hint    string
+	)
+	switch {
+	case errors.As(err, &apiErr) && apiErr.Hint != "":
+		e := *apiErr
+		hint, e.Hint = e.Hint, ""
+		err = &e
+	case errors.As(err, &authErr) && authErr.Hint != "":
+		e := *authErr
+		hint, e.Hint = e.Hint, ""
+		err = &e
+	}
+	fmt.Fprintln(w, "error:", err)
+	if hint != "" {
+		fmt.Fprintln(w, "hint:", hint)
+	}
+}
+
+// Banner says where an example runs.
+func (s *Setup) Banner(w io.Writer) {
+	if s.Fake != nil {
+		fmt.Fprintln(w, "Running on the built-in fake Power BI service (powerbitest): no Azure account needed.")
+		fmt.Fprintln(w, Usage)
+	} else {
+		fmt.Fprintf(w, "Running on the real Power BI service (%s cloud).\n", s.Cloud.Name)
+	}
+	fmt.Fprintln(w)
+}
+
+// PollEvery is how often an example polls a long-running operation: briskly
+// on the fake, at the SDK's default on the real service.
+func (s *Setup) PollEvery() time.Duration {
+	if s.Fake != nil {
+		return 100 * time.Millisecond
+	}
+	return powerbi.DefaultPollFrequency
 }
