@@ -21,6 +21,10 @@ func (s *Server) routes() {
 
 	const api = "/v1.0/myorg"
 	m.HandleFunc("GET "+api+"/groups", s.api(s.getGroups))
+	m.HandleFunc("POST "+api+"/groups", s.api(s.createGroup))
+	m.HandleFunc("POST "+api+"/profiles", s.api(s.createProfile))
+	m.HandleFunc("GET "+api+"/profiles", s.api(s.getProfiles))
+	m.HandleFunc("DELETE "+api+"/profiles/{profile}", s.api(s.deleteProfile))
 	m.HandleFunc("GET "+api+"/groups/{group}", s.inGroup(s.getGroup))
 
 	m.HandleFunc("GET "+api+"/groups/{group}/reports", s.inGroup(s.getReports))
