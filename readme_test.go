@@ -1,18 +1,21 @@
 package powerbi_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gopowerbi/powerbi"
+	"github.com/gopowerbi/powerbi/powerbitest"
 )
 
 // TestReadmeHTTPMock is the README's "Mocking with httpmock" example, verbatim.
@@ -36,7 +39,8 @@ func TestReadmeHTTPMock(t *testing.T) {
 
 // TestReadmeExamplesAreRealCode keeps every Go block of the README's "Testing
 // your code" section identical (line by line, indentation aside) to code that
-// compiles and runs: the handler, its powerbitest test, and the httpmock test.
+// compiles and runs: the handler, its powerbitest test, a scripted export and
+// the httpmock test.
 func TestReadmeExamplesAreRealCode(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	require.NoError(t, err)
@@ -54,7 +58,7 @@ func TestReadmeExamplesAreRealCode(t *testing.T) {
 		sources = append(sources, string(b))
 	}
 	blocks := strings.Split(section, "```go\n")[1:]
-	require.Len(t, blocks, 3, "the handler, its test, and the httpmock test")
+	require.Len(t, blocks, 4, "the handler, its test, a scripted export, and the httpmock test")
 	for _, b := range blocks {
 		block := b[:strings.Index(b, "```")]
 		found := false
@@ -84,4 +88,31 @@ func containsLines(src, block string) bool {
 		}
 	}
 	return false
+}
+
+// TestReadmeScriptedExport is the README's example of a test that scripts an
+// export on powerbitest, verbatim.
+func TestReadmeScriptedExport(t *testing.T) {
+	srv := powerbitest.NewServer()
+	defer srv.Close()
+	demo := srv.SeedDemo()
+	srv.SetExports(powerbitest.Exports{Polls: 2, FileSize: 1 << 20}) // done on the second poll; a 1 MiB file
+	auth, err := demo.Authenticator(srv)
+	require.NoError(t, err)
+	client, err := srv.NewClient(auth)
+	require.NoError(t, err)
+	ctx, fast := context.Background(), &powerbi.WaitOptions[powerbi.Export]{Frequency: time.Millisecond}
+
+	var pdf bytes.Buffer
+	st, n, err := client.Reports.ExportToWriterInGroup(ctx, demo.WorkspaceID, demo.ReportID,
+		powerbi.ExportReportRequest{Format: powerbi.FileFormatPDF}, &pdf, fast)
+	require.NoError(t, err)
+	require.Equal(t, powerbi.ExportStateSucceeded, st.Status)
+	require.EqualValues(t, 1<<20, n)
+	require.True(t, bytes.HasPrefix(pdf.Bytes(), []byte("%PDF-")))
+
+	srv.SetExports(powerbitest.Exports{FailReports: []string{demo.ReportID}}) // the next export fails
+	_, _, err = client.Reports.ExportToWriterInGroup(ctx, demo.WorkspaceID, demo.ReportID,
+		powerbi.ExportReportRequest{Format: powerbi.FileFormatPDF}, &pdf, fast)
+	require.ErrorIs(t, err, powerbi.ErrOperationFailed)
 }
