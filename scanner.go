@@ -56,9 +56,10 @@ type ScanResult struct {
 // GetScanResult, at most opts.Concurrent batches at once and within the
 // hourly budgets, and yields each batch's result as it completes (not in
 // order). A batch that fails (the scan failed, a request failed after its
-// retries) is yielded with Err and the others go on; breaking out of the
-// loop, or ctx ending, stops the scan: nothing runs behind once the
-// iteration has returned.
+// retries) is yielded with Err and the others go on. When ctx ends, the
+// last result yielded carries ctx's error (the batches not yielded did not
+// finish). Breaking out of the loop, or ctx ending, stops the scan: nothing
+// runs behind once the iteration has returned.
 func (s *WorkspaceInfoService) Scan(ctx context.Context, workspaceIDs []string, opts *ScanOptions) iter.Seq[ScanResult] {
 	return func(yield func(ScanResult) bool) {
 		var o ScanOptions
@@ -69,6 +70,7 @@ func (s *WorkspaceInfoService) Scan(ctx context.Context, workspaceIDs []string, 
 			yield(ScanResult{Err: err})
 			return
 		}
+		parent := ctx
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		budget := &scanBudget{
@@ -116,6 +118,9 @@ func (s *WorkspaceInfoService) Scan(ctx context.Context, workspaceIDs []string, 
 			if !yield(r) {
 				return
 			}
+		}
+		if err := parent.Err(); err != nil {
+			yield(ScanResult{Err: err}) // the batches not yielded did not finish
 		}
 	}
 }
