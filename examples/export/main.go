@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
 
 	"github.com/gopowerbi/powerbi"
@@ -27,31 +26,13 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
-}
-
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	format := fs.String("format", "PDF", "the file format: PDF, PPTX, PNG (any FileFormat for a paginated report)")
-	out := fs.String("out", "", "the file to write (default: the report's name and the format's extension)")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	setup, err := exampleenv.Load(getenv)
-	if err != nil {
-		exampleenv.PrintError(stderr, err)
-		return 1
-	}
-	defer setup.Close()
-	setup.Banner(stdout)
-	if err := export(ctx, setup, powerbi.FileFormat(strings.ToUpper(*format)), *out, stdout); err != nil {
-		exampleenv.PrintError(stderr, err)
-		return 1
-	}
-	return 0
+	os.Exit(exampleenv.Main("export", func(fs *flag.FlagSet) exampleenv.Body {
+		format := fs.String("format", "PDF", "the file format: PDF, PPTX, PNG (any FileFormat for a paginated report)")
+		out := fs.String("out", "", "the file to write (default: the report's name and the format's extension)")
+		return func(ctx context.Context, s *exampleenv.Setup, w io.Writer) error {
+			return export(ctx, s, powerbi.FileFormat(strings.ToUpper(*format)), *out, w)
+		}
+	}))
 }
 
 func export(ctx context.Context, cfg *exampleenv.Setup, format powerbi.FileFormat, out string, w io.Writer) error {

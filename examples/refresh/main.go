@@ -18,38 +18,19 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 
 	"github.com/gopowerbi/powerbi"
 	"github.com/gopowerbi/powerbi/examples/internal/exampleenv"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
-}
-
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("refresh", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	datasetID := fs.String("dataset", "", "the dataset to refresh (default: the first report's dataset)")
-	typ := fs.String("type", "", "an enhanced refresh's type, e.g. Full")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	setup, err := exampleenv.Load(getenv)
-	if err != nil {
-		exampleenv.PrintError(stderr, err)
-		return 1
-	}
-	defer setup.Close()
-	setup.Banner(stdout)
-	if err := refresh(ctx, setup, *datasetID, powerbi.DatasetRefreshType(*typ), stdout); err != nil {
-		exampleenv.PrintError(stderr, err)
-		return 1
-	}
-	return 0
+	os.Exit(exampleenv.Main("refresh", func(fs *flag.FlagSet) exampleenv.Body {
+		datasetID := fs.String("dataset", "", "the dataset to refresh (default: the first report's dataset)")
+		typ := fs.String("type", "", "an enhanced refresh's type, e.g. Full")
+		return func(ctx context.Context, s *exampleenv.Setup, w io.Writer) error {
+			return refresh(ctx, s, *datasetID, powerbi.DatasetRefreshType(*typ), w)
+		}
+	}))
 }
 
 func refresh(ctx context.Context, cfg *exampleenv.Setup, datasetID string, typ powerbi.DatasetRefreshType, w io.Writer) error {

@@ -4,10 +4,13 @@
 package exampleenv
 
 import (
+	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
 	"time"
 
@@ -162,4 +165,40 @@ func (s *Setup) PollEvery() time.Duration {
 		return 100 * time.Millisecond
 	}
 	return powerbi.DefaultPollFrequency
+}
+
+// Body is what an example does once it has its setup.
+type Body func(ctx context.Context, s *Setup, out io.Writer) error
+
+// Main is an example's main: it parses the command line with the flags that
+// define adds (define returns the body, which reads them), loads the setup
+// from the environment, says where it runs, runs the body until it ends or
+// the user interrupts, and prints an error with its hint. It returns the
+// exit code: 0, 1 on an error, 2 on bad flags.
+func Main(name string, define func(fs *flag.FlagSet) Body) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return Run(ctx, name, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, define)
+}
+
+// Run is Main with its inputs and outputs given, for tests.
+func Run(ctx context.Context, name string, args []string, getenv func(string) string, stdout, stderr io.Writer, define func(fs *flag.FlagSet) Body) int {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	body := define(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	setup, err := Load(getenv)
+	if err != nil {
+		PrintError(stderr, err)
+		return 1
+	}
+	defer setup.Close()
+	setup.Banner(stdout)
+	if err := body(ctx, setup, stdout); err != nil {
+		PrintError(stderr, err)
+		return 1
+	}
+	return 0
 }
