@@ -129,6 +129,8 @@ type Import struct {
 	CreatedDateTime Timestamp    `json:"createdDateTime,omitzero"`
 	UpdatedDateTime Timestamp    `json:"updatedDateTime,omitzero"`
 	Error           *ImportError `json:"error,omitempty"`
+	ConnectionType  string       `json:"connectionType,omitempty"`
+	Source          string       `json:"source,omitempty"`
 }
 
 // ImportInfo is the request body of Imports.PostImport and Imports.PostImportInGroup.
@@ -230,6 +232,7 @@ type WorkspaceInfoDataset struct {
 // Encryption is part of AdminDataset and Dataset.
 type Encryption struct {
 	EncryptionStatus string `json:"EncryptionStatus,omitempty"`
+	ID               string `json:"id,omitempty"`
 }
 
 // CreateDatasetRequest is the request body of Datasets.PostDataset and Datasets.PostDatasetInGroup.
@@ -637,6 +640,7 @@ type AdminGroup struct {
 	Workbooks                   []Workbook                   `json:"workbooks,omitzero"`
 	PipelineID                  *string                      `json:"pipelineId,omitempty"`
 	HasWorkspaceLevelSettings   *bool                        `json:"hasWorkspaceLevelSettings,omitempty"`
+	CapacityMigrationStatus     *string                      `json:"capacityMigrationStatus,omitempty"`
 }
 
 // App is what Apps.GetApp and Apps.GetApps return; part of AdminApp.

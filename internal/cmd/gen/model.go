@@ -51,6 +51,9 @@ type typeOverlay struct {
 	Doc    string                  `json:"doc"`
 	Fields map[string]fieldOverlay `json:"fields"`
 	Values bool                    `json:"values"` // optional fields stay values even inside an update body (version 0.1's models)
+	// Add declares properties the service sends that the definition leaves
+	// out (its own examples show them), after the declared ones.
+	Add spec.Props `json:"add"`
 }
 
 type fieldOverlay struct {
@@ -568,6 +571,7 @@ func (m *model) typeFor(def string) *goType {
 		props = append(props, s.Properties...)
 	}
 	collect(d)
+	props = append(props, ov.Add...)
 	seen := map[string]string{}
 	for _, p := range props {
 		if p.Name == "@odata.context" || p.Name == "odata.context" {
