@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,4 +183,39 @@ func TestExportRefusals(t *testing.T) {
 	var apiErr *powerbi.APIError
 	require.ErrorAs(t, err, &apiErr, "a Power BI report does not export to CSV")
 	assert.Equal(t, 400, apiErr.StatusCode)
+}
+
+// The page, bookmark and filter configuration of a Power BI report, and the
+// parameters of a paginated one, reach the service as the contract names
+// them.
+func TestExportConfiguration(t *testing.T) {
+	e := newE2E(t)
+	c := e.demoClient(t)
+	ctx := context.Background()
+	_, err := c.Reports.BeginExportToFileInGroup(ctx, e.demo.WorkspaceID, e.demo.ReportID, powerbi.ExportReportRequest{
+		Format: powerbi.FileFormatPDF,
+		PowerBIReportConfiguration: &powerbi.PowerBIReportExportConfiguration{
+			Pages:              []powerbi.ExportReportPage{{PageName: "ReportSection1", Bookmark: &powerbi.PageBookmark{Name: "Q4"}}},
+			ReportLevelFilters: []powerbi.ExportFilter{{Filter: "Store/Territory eq 'NC'"}},
+			DefaultBookmark:    &powerbi.PageBookmark{State: "H4sIAAAAAAAEAO1Y"},
+		},
+	})
+	require.NoError(t, err)
+	_, err = c.Reports.BeginExportToFileInGroup(ctx, e.demo.WorkspaceID, e.demo.PaginatedReportID, powerbi.ExportReportRequest{
+		Format: powerbi.FileFormatXLSX,
+		PaginatedReportConfiguration: &powerbi.PaginatedReportExportConfiguration{
+			ParameterValues: []powerbi.ParameterValue{{Name: "Region", Value: "West"}},
+		},
+	})
+	require.NoError(t, err)
+	var bodies []string
+	for _, r := range e.srv.Requests() {
+		if strings.HasSuffix(r.Path, "/ExportTo") {
+			bodies = append(bodies, r.Body)
+		}
+	}
+	require.Len(t, bodies, 2)
+	assert.JSONEq(t, `{"format":"PDF","powerBIReportConfiguration":{"defaultBookmark":{"state":"H4sIAAAAAAAEAO1Y"},
+		"reportLevelFilters":[{"filter":"Store/Territory eq 'NC'"}],"pages":[{"pageName":"ReportSection1","bookmark":{"name":"Q4"}}]}}`, bodies[0])
+	assert.JSONEq(t, `{"format":"XLSX","paginatedReportConfiguration":{"parameterValues":[{"name":"Region","value":"West"}]}}`, bodies[1])
 }

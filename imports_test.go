@@ -176,6 +176,16 @@ func TestImportOutcomes(t *testing.T) {
 	assert.Equal(t, powerbi.ReportTypePaginated, rdl.Reports[0].ReportType)
 	assert.Empty(t, rdl.Datasets)
 
+	flow, err := wait("model.json", []byte(`{"name":"Sales dataflow","version":"1.0","entities":[]}`), nil)
+	require.NoError(t, err, "a dataflow's definition")
+	assert.Empty(t, flow.Datasets)
+	assert.Empty(t, flow.Reports)
+	_, err = wait("model.json", []byte(`<not json>`), nil)
+	require.ErrorIs(t, err, powerbi.ErrOperationFailed)
+	book, err := wait("Budget.xlsx", pbix(500), nil)
+	require.NoError(t, err, "a workbook is a zip too")
+	assert.Len(t, book.Datasets, 1)
+
 	// Refused before anything is sent.
 	before := e.posts("/imports")
 	_, err = c.Imports.BeginPostImportInGroup(ctx, e.demo.WorkspaceID, "Empty.pbix", bytes.NewReader(nil), nil)

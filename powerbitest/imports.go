@@ -225,9 +225,10 @@ func (s *Server) finishImportLocked(j *importJob) {
 		existing = nil // Ignore: another with the same name
 	}
 	rdl := strings.EqualFold(path.Ext(j.info.Name), ".rdl")
+	dataflow := strings.EqualFold(j.info.Name, "model.json")
 	var ds powerbi.Dataset
 	switch {
-	case rdl:
+	case rdl, dataflow: // a paginated report has no dataset; a dataflow is neither
 	case existing != nil: // Overwrite, CreateOrOverwrite: the same items, new content
 		ds = existing.Dataset
 	default:
@@ -239,7 +240,7 @@ func (s *Server) finishImportLocked(j *importJob) {
 		j.result.Datasets = []powerbi.Dataset{ds}
 		j.info.DatasetIDs = []string{ds.ID}
 	}
-	if !skipReport && !strings.EqualFold(j.info.Name, "model.json") {
+	if !skipReport && !dataflow {
 		var rep powerbi.Report
 		if existing != nil {
 			for _, r := range s.reports {
