@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -37,6 +38,8 @@ type core struct {
 	profileID       string
 	minLifetime     time.Duration
 	now             func() time.Time
+
+	scanners sync.Map // profile in effect → *scanBudget: the scanner's budgets are the principal's, across calls
 }
 
 // service is shared by all services: they hold no state of their own.

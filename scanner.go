@@ -33,9 +33,11 @@ type ScanOptions struct {
 	PostWorkspaceInfoOptions
 	// Concurrent is how many scans may run at once (default and at most 16).
 	Concurrent int
-	// RequestsPerHour is the budget of PostWorkspaceInfo requests, and
-	// separately of GetScanResult requests (default and at most 500): the
-	// scanner waits for its budget rather than provoke a 429.
+	// RequestsPerHour, when set below 500, is this call's own budget of
+	// PostWorkspaceInfo requests, and separately of GetScanResult requests,
+	// on top of the principal's documented 500 an hour, which every Scan of
+	// the Client shares. The scanner waits for its budget rather than
+	// provoke a 429.
 	RequestsPerHour int
 	// Frequency is the time between status requests of one scan when the
 	// service sends no Retry-After (default 5 s).
@@ -55,7 +57,9 @@ type ScanResult struct {
 // of 100, each PostWorkspaceInfo → GetScanStatus until it succeeds →
 // GetScanResult, at most opts.Concurrent batches at once and within the
 // hourly budgets, and yields each batch's result as it completes (not in
-// order). A batch that fails (the scan failed, a request failed after its
+// order). The budgets and the 16 scans are the principal's (or, with a
+// profile in effect, the profile's): the Client keeps them across Scan calls,
+// so scans that overlap share them. A batch that fails (the scan failed, a request failed after its
 // retries) is yielded with Err and the others go on. When ctx ends, the
 // last result yielded carries ctx's error (the batches not yielded did not
 // finish). Breaking out of the loop, or ctx ending, stops the scan: nothing
@@ -73,10 +77,15 @@ func (s *WorkspaceInfoService) Scan(ctx context.Context, workspaceIDs []string, 
 		parent := ctx
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		budget := &scanBudget{
-			post:   rate.NewLimiter(rate.Every(time.Hour/time.Duration(o.RequestsPerHour)), o.Concurrent),
-			result: rate.NewLimiter(rate.Every(time.Hour/time.Duration(o.RequestsPerHour)), o.Concurrent),
-			status: rate.NewLimiter(rate.Every(time.Hour/scanStatusPerHour), o.Concurrent),
+		profile, err := s.client.profile(ctx)
+		if err != nil {
+			yield(ScanResult{Err: err})
+			return
+		}
+		budget := &scanCall{shared: s.client.scanBudget(profile)}
+		if o.RequestsPerHour < ScanRequestsPerHour {
+			budget.post = newHourly(o.RequestsPerHour, o.Concurrent)
+			budget.result = newHourly(o.RequestsPerHour, o.Concurrent)
 		}
 		batches := make(chan []string)
 		results := make(chan ScanResult)
@@ -154,13 +163,92 @@ func (o *ScanOptions) check(ids []string) error {
 	return nil
 }
 
-// scanBudget holds the request budgets of one Scan, shared by its batches.
-type scanBudget struct{ post, status, result *rate.Limiter }
+// scanBudget is a principal's (or profile's) share of the scanner: its
+// documented hourly budgets and its 16 scans at once, kept by the Client
+// across Scan calls.
+type scanBudget struct {
+	post, status, result *rate.Limiter
+	slots                chan struct{} // one per scan that runs
+}
 
-// scanBatch runs one batch to its result.
-func (s *WorkspaceInfoService) scanBatch(ctx context.Context, ids []string, o *ScanOptions, budget *scanBudget) ScanResult {
+func newHourly(n, burst int) *rate.Limiter {
+	return rate.NewLimiter(rate.Every(time.Hour/time.Duration(n)), burst)
+}
+
+// scanBudget is the budget of the profile in effect ("" for none).
+func (c *Client) scanBudget(profile string) *scanBudget {
+	if b, ok := c.scanners.Load(profile); ok {
+		return b.(*scanBudget)
+	}
+	b, _ := c.scanners.LoadOrStore(profile, &scanBudget{
+		post:   newHourly(ScanRequestsPerHour, ScanMaxConcurrent),
+		status: newHourly(scanStatusPerHour, 100),
+		result: newHourly(ScanRequestsPerHour, ScanMaxConcurrent),
+		slots:  make(chan struct{}, ScanMaxConcurrent),
+	})
+	return b.(*scanBudget)
+}
+
+// scanCall is one Scan's budgets: the principal's, and the call's own when
+// ScanOptions.RequestsPerHour asks for less (nil otherwise).
+type scanCall struct {
+	shared       *scanBudget
+	post, result *rate.Limiter
+}
+
+// errBudget is a request that its budget allows only after the context's
+// deadline: it is not sent, and the error matches ErrThrottled and
+// context.DeadlineExceeded.
+type errBudget struct{ wait time.Duration }
+
+func (e *errBudget) Error() string {
+	return fmt.Sprintf("powerbi: the scanner's hourly budget allows the next request in %s, after the context's deadline", e.wait.Round(time.Second))
+}
+
+func (e *errBudget) Is(target error) bool {
+	return target == ErrThrottled || target == context.DeadlineExceeded
+}
+
+// wait waits until every limiter allows one request, or fails at once when
+// that comes after ctx's deadline.
+func wait(ctx context.Context, limiters ...*rate.Limiter) error {
+	for _, l := range limiters {
+		if l == nil {
+			continue
+		}
+		r := l.Reserve()
+		d := r.Delay()
+		if d == 0 {
+			continue
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+			r.Cancel()
+			return &errBudget{wait: d}
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			r.Cancel()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// scanBatch runs one batch to its result, holding one of the principal's
+// scan slots meanwhile.
+func (s *WorkspaceInfoService) scanBatch(ctx context.Context, ids []string, o *ScanOptions, budget *scanCall) ScanResult {
 	r := ScanResult{Workspaces: ids}
-	if r.Err = budget.post.Wait(ctx); r.Err != nil {
+	select {
+	case budget.shared.slots <- struct{}{}:
+		defer func() { <-budget.shared.slots }()
+	case <-ctx.Done():
+		r.Err = ctx.Err()
+		return r
+	}
+	if r.Err = wait(ctx, budget.post, budget.shared.post); r.Err != nil {
 		return r
 	}
 	scan, err := s.PostWorkspaceInfo(ctx, RequiredWorkspaces{Workspaces: ids}, &o.PostWorkspaceInfoOptions)
@@ -169,7 +257,7 @@ func (s *WorkspaceInfoService) scanBatch(ctx context.Context, ids []string, o *S
 		return r
 	}
 	r.ScanID = scan.ID
-	p, err := s.scanPoller(scan.ID, budget.status)
+	p, err := s.scanPoller(scan.ID, budget.shared.status)
 	if err != nil {
 		r.Err = err
 		return r
@@ -177,7 +265,7 @@ func (s *WorkspaceInfoService) scanBatch(ctx context.Context, ids []string, o *S
 	if _, r.Err = p.Wait(ctx, &WaitOptions[ScanRequest]{Frequency: o.Frequency}); r.Err != nil {
 		return r
 	}
-	if r.Err = budget.result.Wait(ctx); r.Err != nil {
+	if r.Err = wait(ctx, budget.result, budget.shared.result); r.Err != nil {
 		return r
 	}
 	r.Result, r.Err = s.GetScanResult(ctx, scan.ID)
@@ -199,7 +287,7 @@ func (s *WorkspaceInfoService) scanPoller(scanID string, budget *rate.Limiter) (
 	status := pollJSON[ScanRequest](s.client, Request{Method: http.MethodGet, Path: "admin/workspaces/scanStatus/" + url.PathEscape(scanID)})
 	poll := func(ctx context.Context) (*ScanRequest, http.Header, error) {
 		if budget != nil {
-			if err := budget.Wait(ctx); err != nil {
+			if err := wait(ctx, budget); err != nil {
 				return nil, nil, err
 			}
 		}

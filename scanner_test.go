@@ -78,3 +78,34 @@ func TestScanBudgetAndEarlyStop(t *testing.T) {
 		assert.ErrorIs(t, r.Err, powerbi.ErrInvalidArgument)
 	}
 }
+
+// The scanner's budget is the principal's, not one Scan's: a second Scan
+// right after a first one has what the first left of the burst (16 posts),
+// then waits for the budget to refill, past its short deadline.
+func TestScanBudgetIsSharedAcrossCalls(t *testing.T) {
+	e := newE2E(t)
+	ids := make([]string, 1000)
+	for i := range ids {
+		ids[i] = e.srv.AddWorkspace(powerbitest.Workspace{Name: fmt.Sprint("ws-", i)}).ID
+	}
+	c := e.demoClient(t)
+	opts := &powerbi.ScanOptions{Frequency: time.Millisecond}
+	for r := range c.WorkspaceInfo.Scan(context.Background(), ids, opts) {
+		require.NoError(t, r.Err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	done, failed := 0, 0
+	for r := range c.WorkspaceInfo.Scan(ctx, ids, opts) {
+		if r.Err != nil {
+			assert.ErrorIs(t, r.Err, context.DeadlineExceeded, "%v", r.Err)
+			failed++
+			continue
+		}
+		done++
+	}
+	assert.Equal(t, 6, done, "16 posts in the burst, 10 of them spent by the first scan")
+	assert.Equal(t, 4, failed, "the budget refused the other 4 at once: it would allow them only after the deadline")
+	assert.Equal(t, 16, e.srv.ScanStats().Posts)
+	assert.Zero(t, e.srv.ScanStats().Throttled)
+}
