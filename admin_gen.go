@@ -60,7 +60,7 @@ type AdminGetRefreshablesForCapacityOptions struct {
 //
 // https://learn.microsoft.com/rest/api/power-bi/admin/add-power-bi-encryption-key
 func (s *AdminService) AddPowerBIEncryptionKey(ctx context.Context, req TenantKeyCreationRequest) (*TenantKey, error) {
-	return callJSON[TenantKey](ctx, s.client, &Request{Method: http.MethodPost, Path: "admin/tenantKeys", Body: req})
+	return callJSON[TenantKey](ctx, s.client, &Request{Operation: "Admin_AddPowerBIEncryptionKey", Method: http.MethodPost, Path: "admin/tenantKeys", Body: req})
 }
 
 // GetActivityEvents returns one page of the audit activity events of the organization, within one UTC
@@ -74,14 +74,14 @@ func (s *AdminService) GetActivityEvents(ctx context.Context, opts *GetActivityE
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[ActivityEventResponse](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/activityevents", rawQuery: q})
+	return callJSON[ActivityEventResponse](ctx, s.client, &Request{Operation: "Admin_GetActivityEvents", Method: http.MethodGet, Path: "admin/activityevents", rawQuery: q})
 }
 
 // GetActivityEventsIter is GetActivityEvents over every page: it follows each page's
 // continuationUri, exactly as the service sent it, until the last page. The
 // iteration stops at the first error, which it yields.
 func (s *AdminService) GetActivityEventsIter(ctx context.Context, opts *GetActivityEventsOptions) iter.Seq2[map[string]any, error] {
-	return continuation(ctx, s.client, func() (*ActivityEventResponse, error) { return s.GetActivityEvents(ctx, opts) },
+	return continuation(ctx, s.client, "Admin_GetActivityEvents", func() (*ActivityEventResponse, error) { return s.GetActivityEvents(ctx, opts) },
 		func(p *ActivityEventResponse) ([]map[string]any, string) {
 			return p.ActivityEventEntities, p.ContinuationURI
 		})
@@ -97,7 +97,7 @@ func (s *AdminService) GetCapacitiesAsAdmin(ctx context.Context, opts *GetCapaci
 	if err != nil {
 		return nil, err
 	}
-	return callList[Capacity](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/capacities", rawQuery: q})
+	return callList[Capacity](ctx, s.client, &Request{Operation: "Admin_GetCapacitiesAsAdmin", Method: http.MethodGet, Path: "admin/capacities", rawQuery: q})
 }
 
 // GetPowerBIEncryptionKeys returns the encryption keys of the organization.
@@ -106,7 +106,7 @@ func (s *AdminService) GetCapacitiesAsAdmin(ctx context.Context, opts *GetCapaci
 //
 // https://learn.microsoft.com/rest/api/power-bi/admin/get-power-bi-encryption-keys
 func (s *AdminService) GetPowerBIEncryptionKeys(ctx context.Context) ([]TenantKey, error) {
-	return callList[TenantKey](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/tenantKeys"})
+	return callList[TenantKey](ctx, s.client, &Request{Operation: "Admin_GetPowerBIEncryptionKeys", Method: http.MethodGet, Path: "admin/tenantKeys"})
 }
 
 // GetRefreshableForCapacity returns a refreshable item of any capacity, as an administrator.
@@ -125,7 +125,7 @@ func (s *AdminService) GetRefreshableForCapacity(ctx context.Context, capacityID
 	if err != nil {
 		return nil, err
 	}
-	return callList[Refreshable](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/capacities/" + capacityID + "/refreshables/" + url.PathEscape(refreshableID), rawQuery: q})
+	return callList[Refreshable](ctx, s.client, &Request{Operation: "Admin_GetRefreshableForCapacity", Method: http.MethodGet, Path: "admin/capacities/" + capacityID + "/refreshables/" + url.PathEscape(refreshableID), rawQuery: q})
 }
 
 // GetRefreshables returns the refreshable items of every capacity of the organization, as an
@@ -139,7 +139,7 @@ func (s *AdminService) GetRefreshables(ctx context.Context, top int, opts *Admin
 	if err != nil {
 		return nil, err
 	}
-	return callList[Refreshable](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/capacities/refreshables", rawQuery: q})
+	return callList[Refreshable](ctx, s.client, &Request{Operation: "Admin_GetRefreshables", Method: http.MethodGet, Path: "admin/capacities/refreshables", rawQuery: q})
 }
 
 // GetRefreshablesIter is GetRefreshables over every page: it asks for pages of up to
@@ -170,7 +170,7 @@ func (s *AdminService) GetRefreshablesForCapacity(ctx context.Context, capacityI
 	if err != nil {
 		return nil, err
 	}
-	return callList[Refreshable](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/capacities/" + capacityID + "/refreshables", rawQuery: q})
+	return callList[Refreshable](ctx, s.client, &Request{Operation: "Admin_GetRefreshablesForCapacity", Method: http.MethodGet, Path: "admin/capacities/" + capacityID + "/refreshables", rawQuery: q})
 }
 
 // GetRefreshablesForCapacityIter is GetRefreshablesForCapacity over every page: it asks for pages of up to
@@ -197,7 +197,7 @@ func (s *AdminService) PatchCapacityAsAdmin(ctx context.Context, capacityID stri
 	if err := checkGUIDs("capacityID", capacityID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPatch, Path: "admin/capacities/" + capacityID, Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Admin_PatchCapacityAsAdmin", Method: http.MethodPatch, Path: "admin/capacities/" + capacityID, Body: req})
 }
 
 // RotatePowerBIEncryptionKey rotates an encryption key of the organization to a new version in Azure
@@ -210,5 +210,5 @@ func (s *AdminService) RotatePowerBIEncryptionKey(ctx context.Context, tenantKey
 	if err := checkGUIDs("tenantKeyID", tenantKeyID); err != nil {
 		return nil, err
 	}
-	return callJSON[TenantKey](ctx, s.client, &Request{Method: http.MethodPost, Path: "admin/tenantKeys/" + tenantKeyID + "/Default.Rotate", Body: req})
+	return callJSON[TenantKey](ctx, s.client, &Request{Operation: "Admin_RotatePowerBIEncryptionKey", Method: http.MethodPost, Path: "admin/tenantKeys/" + tenantKeyID + "/Default.Rotate", Body: req})
 }

@@ -23,7 +23,7 @@ func (s *AppsService) GetApp(ctx context.Context, appID string) (*App, error) {
 	if err := checkGUIDs("appID", appID); err != nil {
 		return nil, err
 	}
-	return callJSON[App](ctx, s.client, &Request{Method: http.MethodGet, Path: "apps/" + appID})
+	return callJSON[App](ctx, s.client, &Request{Operation: "Apps_GetApp", Method: http.MethodGet, Path: "apps/" + appID})
 }
 
 // GetAppUsersAsAdmin returns the principals that have access to any app, as an administrator.
@@ -35,7 +35,7 @@ func (s *AppsService) GetAppUsersAsAdmin(ctx context.Context, appID string) ([]A
 	if err := checkGUIDs("appID", appID); err != nil {
 		return nil, err
 	}
-	return callList[AppUser](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/apps/" + appID + "/users"})
+	return callList[AppUser](ctx, s.client, &Request{Operation: "Apps_GetAppUsersAsAdmin", Method: http.MethodGet, Path: "admin/apps/" + appID + "/users"})
 }
 
 // GetApps returns the apps installed for the caller.
@@ -44,7 +44,7 @@ func (s *AppsService) GetAppUsersAsAdmin(ctx context.Context, appID string) ([]A
 //
 // https://learn.microsoft.com/rest/api/power-bi/apps/get-apps
 func (s *AppsService) GetApps(ctx context.Context) ([]App, error) {
-	return callList[App](ctx, s.client, &Request{Method: http.MethodGet, Path: "apps"})
+	return callList[App](ctx, s.client, &Request{Operation: "Apps_GetApps", Method: http.MethodGet, Path: "apps"})
 }
 
 // GetAppsAsAdmin returns the apps of the organization, as an administrator.
@@ -57,7 +57,7 @@ func (s *AppsService) GetAppsAsAdmin(ctx context.Context, top int, opts *GetApps
 	if err != nil {
 		return nil, err
 	}
-	return callList[AdminApp](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/apps", rawQuery: q})
+	return callList[AdminApp](ctx, s.client, &Request{Operation: "Apps_GetAppsAsAdmin", Method: http.MethodGet, Path: "admin/apps", rawQuery: q})
 }
 
 // GetAppsAsAdminIter is GetAppsAsAdmin over every page: it asks for pages of up to
@@ -84,7 +84,7 @@ func (s *AppsService) GetDashboard(ctx context.Context, appID, dashboardID strin
 	if err := checkGUIDs("appID", appID, "dashboardID", dashboardID); err != nil {
 		return nil, err
 	}
-	return callJSON[Dashboard](ctx, s.client, &Request{Method: http.MethodGet, Path: "apps/" + appID + "/dashboards/" + dashboardID})
+	return callJSON[Dashboard](ctx, s.client, &Request{Operation: "Apps_GetDashboard", Method: http.MethodGet, Path: "apps/" + appID + "/dashboards/" + dashboardID})
 }
 
 // GetDashboards returns the dashboards of an installed app.
@@ -96,7 +96,7 @@ func (s *AppsService) GetDashboards(ctx context.Context, appID string) ([]Dashbo
 	if err := checkGUIDs("appID", appID); err != nil {
 		return nil, err
 	}
-	return callList[Dashboard](ctx, s.client, &Request{Method: http.MethodGet, Path: "apps/" + appID + "/dashboards"})
+	return callList[Dashboard](ctx, s.client, &Request{Operation: "Apps_GetDashboards", Method: http.MethodGet, Path: "apps/" + appID + "/dashboards"})
 }
 
 // GetReport returns a report of an installed app.
@@ -108,7 +108,7 @@ func (s *AppsService) GetReport(ctx context.Context, appID, reportID string) (*R
 	if err := checkGUIDs("appID", appID, "reportID", reportID); err != nil {
 		return nil, err
 	}
-	return callJSON[Report](ctx, s.client, &Request{Method: http.MethodGet, Path: "apps/" + appID + "/reports/" + reportID})
+	return callJSON[Report](ctx, s.client, &Request{Operation: "Apps_GetReport", Method: http.MethodGet, Path: "apps/" + appID + "/reports/" + reportID})
 }
 
 // GetReports returns the reports of an installed app.
@@ -120,7 +120,7 @@ func (s *AppsService) GetReports(ctx context.Context, appID string) ([]Report, e
 	if err := checkGUIDs("appID", appID); err != nil {
 		return nil, err
 	}
-	return callList[Report](ctx, s.client, &Request{Method: http.MethodGet, Path: "apps/" + appID + "/reports"})
+	return callList[Report](ctx, s.client, &Request{Operation: "Apps_GetReports", Method: http.MethodGet, Path: "apps/" + appID + "/reports"})
 }
 
 // GetTile returns a tile of a dashboard of an installed app.
@@ -132,7 +132,7 @@ func (s *AppsService) GetTile(ctx context.Context, appID, dashboardID, tileID st
 	if err := checkGUIDs("appID", appID, "dashboardID", dashboardID, "tileID", tileID); err != nil {
 		return nil, err
 	}
-	return callJSON[Tile](ctx, s.client, &Request{Method: http.MethodGet, Path: "apps/" + appID + "/dashboards/" + dashboardID + "/tiles/" + tileID})
+	return callJSON[Tile](ctx, s.client, &Request{Operation: "Apps_GetTile", Method: http.MethodGet, Path: "apps/" + appID + "/dashboards/" + dashboardID + "/tiles/" + tileID})
 }
 
 // GetTiles returns the tiles of a dashboard of an installed app.
@@ -144,5 +144,5 @@ func (s *AppsService) GetTiles(ctx context.Context, appID, dashboardID string) (
 	if err := checkGUIDs("appID", appID, "dashboardID", dashboardID); err != nil {
 		return nil, err
 	}
-	return callList[Tile](ctx, s.client, &Request{Method: http.MethodGet, Path: "apps/" + appID + "/dashboards/" + dashboardID + "/tiles"})
+	return callList[Tile](ctx, s.client, &Request{Operation: "Apps_GetTiles", Method: http.MethodGet, Path: "apps/" + appID + "/dashboards/" + dashboardID + "/tiles"})
 }

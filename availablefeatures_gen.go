@@ -16,7 +16,7 @@ func (s *AvailableFeaturesService) GetAvailableFeatureByName(ctx context.Context
 	if err := checkSegment("featureName", featureName); err != nil {
 		return nil, err
 	}
-	return callJSON[AvailableFeature](ctx, s.client, &Request{Method: http.MethodGet, Path: "availableFeatures(featureName='" + odataString(featureName) + "')"})
+	return callJSON[AvailableFeature](ctx, s.client, &Request{Operation: "AvailableFeatures_GetAvailableFeatureByName", Method: http.MethodGet, Path: "availableFeatures(featureName='" + odataString(featureName) + "')"})
 }
 
 // GetAvailableFeatures returns the features available to the caller.
@@ -25,5 +25,5 @@ func (s *AvailableFeaturesService) GetAvailableFeatureByName(ctx context.Context
 //
 // https://learn.microsoft.com/rest/api/power-bi/available-features/get-available-features
 func (s *AvailableFeaturesService) GetAvailableFeatures(ctx context.Context) (*AvailableFeatures, error) {
-	return callJSON[AvailableFeatures](ctx, s.client, &Request{Method: http.MethodGet, Path: "availableFeatures"})
+	return callJSON[AvailableFeatures](ctx, s.client, &Request{Operation: "AvailableFeatures_GetAvailableFeatures", Method: http.MethodGet, Path: "availableFeatures"})
 }

@@ -41,7 +41,7 @@ type GetRefreshablesForCapacityOptions struct {
 //
 // https://learn.microsoft.com/rest/api/power-bi/admin/capacities-assign-workspaces-to-capacity
 func (s *CapacitiesService) AssignWorkspacesToCapacity(ctx context.Context, req AssignWorkspacesToCapacityRequest) error {
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "admin/capacities/AssignWorkspaces", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Capacities_AssignWorkspacesToCapacity", Method: http.MethodPost, Path: "admin/capacities/AssignWorkspaces", Body: req, Idempotent: true})
 }
 
 // GetCapacities returns the capacities the caller can access.
@@ -50,7 +50,7 @@ func (s *CapacitiesService) AssignWorkspacesToCapacity(ctx context.Context, req 
 //
 // https://learn.microsoft.com/rest/api/power-bi/capacities/get-capacities
 func (s *CapacitiesService) GetCapacities(ctx context.Context) ([]Capacity, error) {
-	return callList[Capacity](ctx, s.client, &Request{Method: http.MethodGet, Path: "capacities"})
+	return callList[Capacity](ctx, s.client, &Request{Operation: "Capacities_GetCapacities", Method: http.MethodGet, Path: "capacities"})
 }
 
 // GetCapacityUsersAsAdmin returns the principals that have access to any capacity, as an
@@ -63,7 +63,7 @@ func (s *CapacitiesService) GetCapacityUsersAsAdmin(ctx context.Context, capacit
 	if err := checkGUIDs("capacityID", capacityID); err != nil {
 		return nil, err
 	}
-	return callList[CapacityUser](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/capacities/" + capacityID + "/users"})
+	return callList[CapacityUser](ctx, s.client, &Request{Operation: "Capacities_GetCapacityUsersAsAdmin", Method: http.MethodGet, Path: "admin/capacities/" + capacityID + "/users"})
 }
 
 // GetRefreshableForCapacity returns a refreshable item of a capacity.
@@ -82,7 +82,7 @@ func (s *CapacitiesService) GetRefreshableForCapacity(ctx context.Context, capac
 	if err != nil {
 		return nil, err
 	}
-	return callList[Refreshable](ctx, s.client, &Request{Method: http.MethodGet, Path: "capacities/" + capacityID + "/refreshables/" + url.PathEscape(refreshableID), rawQuery: q})
+	return callList[Refreshable](ctx, s.client, &Request{Operation: "Capacities_GetRefreshableForCapacity", Method: http.MethodGet, Path: "capacities/" + capacityID + "/refreshables/" + url.PathEscape(refreshableID), rawQuery: q})
 }
 
 // GetRefreshables returns the refreshable items of every capacity the caller administers.
@@ -95,7 +95,7 @@ func (s *CapacitiesService) GetRefreshables(ctx context.Context, top int, opts *
 	if err != nil {
 		return nil, err
 	}
-	return callList[Refreshable](ctx, s.client, &Request{Method: http.MethodGet, Path: "capacities/refreshables", rawQuery: q})
+	return callList[Refreshable](ctx, s.client, &Request{Operation: "Capacities_GetRefreshables", Method: http.MethodGet, Path: "capacities/refreshables", rawQuery: q})
 }
 
 // GetRefreshablesIter is GetRefreshables over every page: it asks for pages of up to
@@ -126,7 +126,7 @@ func (s *CapacitiesService) GetRefreshablesForCapacity(ctx context.Context, capa
 	if err != nil {
 		return nil, err
 	}
-	return callList[Refreshable](ctx, s.client, &Request{Method: http.MethodGet, Path: "capacities/" + capacityID + "/refreshables", rawQuery: q})
+	return callList[Refreshable](ctx, s.client, &Request{Operation: "Capacities_GetRefreshablesForCapacity", Method: http.MethodGet, Path: "capacities/" + capacityID + "/refreshables", rawQuery: q})
 }
 
 // GetRefreshablesForCapacityIter is GetRefreshablesForCapacity over every page: it asks for pages of up to
@@ -156,7 +156,7 @@ func (s *CapacitiesService) GetWorkload(ctx context.Context, capacityID, workloa
 	if err := checkSegment("workloadName", workloadName); err != nil {
 		return nil, err
 	}
-	return callJSON[Workload](ctx, s.client, &Request{Method: http.MethodGet, Path: "capacities/" + capacityID + "/Workloads/" + url.PathEscape(workloadName)})
+	return callJSON[Workload](ctx, s.client, &Request{Operation: "Capacities_GetWorkload", Method: http.MethodGet, Path: "capacities/" + capacityID + "/Workloads/" + url.PathEscape(workloadName)})
 }
 
 // GetWorkloads returns the workloads of a capacity and their state.
@@ -168,7 +168,7 @@ func (s *CapacitiesService) GetWorkloads(ctx context.Context, capacityID string)
 	if err := checkGUIDs("capacityID", capacityID); err != nil {
 		return nil, err
 	}
-	return callList[Workload](ctx, s.client, &Request{Method: http.MethodGet, Path: "capacities/" + capacityID + "/Workloads"})
+	return callList[Workload](ctx, s.client, &Request{Operation: "Capacities_GetWorkloads", Method: http.MethodGet, Path: "capacities/" + capacityID + "/Workloads"})
 }
 
 // PatchWorkload changes the state of a workload of a capacity.
@@ -183,7 +183,7 @@ func (s *CapacitiesService) PatchWorkload(ctx context.Context, capacityID, workl
 	if err := checkSegment("workloadName", workloadName); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPatch, Path: "capacities/" + capacityID + "/Workloads/" + url.PathEscape(workloadName), Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Capacities_PatchWorkload", Method: http.MethodPatch, Path: "capacities/" + capacityID + "/Workloads/" + url.PathEscape(workloadName), Body: req})
 }
 
 // UnassignWorkspacesFromCapacity moves workspaces back to shared capacity, as an administrator.
@@ -192,5 +192,5 @@ func (s *CapacitiesService) PatchWorkload(ctx context.Context, capacityID, workl
 //
 // https://learn.microsoft.com/rest/api/power-bi/admin/capacities-unassign-workspaces-from-capacity
 func (s *CapacitiesService) UnassignWorkspacesFromCapacity(ctx context.Context, req UnassignWorkspacesCapacityRequest) error {
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "admin/capacities/UnassignWorkspaces", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Capacities_UnassignWorkspacesFromCapacity", Method: http.MethodPost, Path: "admin/capacities/UnassignWorkspaces", Body: req, Idempotent: true})
 }

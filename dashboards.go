@@ -14,5 +14,5 @@ func (s *DashboardsService) GenerateTokenInGroup(ctx context.Context, groupID, d
 	if err := req.validate(false); err != nil {
 		return nil, err
 	}
-	return generateToken(ctx, s.client, "groups/"+groupID+"/dashboards/"+dashboardID+"/GenerateToken", req)
+	return generateToken(ctx, s.client, "Dashboards_GenerateTokenInGroup", "groups/"+groupID+"/dashboards/"+dashboardID+"/GenerateToken", req)
 }

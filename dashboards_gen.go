@@ -36,7 +36,7 @@ type GetDashboardsInGroupAsAdminOptions struct {
 //
 // https://learn.microsoft.com/rest/api/power-bi/dashboards/add-dashboard
 func (s *DashboardsService) AddDashboard(ctx context.Context, req AddDashboardRequest) (*Dashboard, error) {
-	return callJSON[Dashboard](ctx, s.client, &Request{Method: http.MethodPost, Path: "dashboards", Body: req})
+	return callJSON[Dashboard](ctx, s.client, &Request{Operation: "Dashboards_AddDashboard", Method: http.MethodPost, Path: "dashboards", Body: req})
 }
 
 // AddDashboardInGroup creates an empty dashboard in a workspace.
@@ -48,7 +48,7 @@ func (s *DashboardsService) AddDashboardInGroup(ctx context.Context, groupID str
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return nil, err
 	}
-	return callJSON[Dashboard](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/dashboards", Body: req})
+	return callJSON[Dashboard](ctx, s.client, &Request{Operation: "Dashboards_AddDashboardInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/dashboards", Body: req})
 }
 
 // CloneTile copies a tile of a dashboard in your My workspace to another dashboard.
@@ -60,7 +60,7 @@ func (s *DashboardsService) CloneTile(ctx context.Context, dashboardID, tileID s
 	if err := checkGUIDs("dashboardID", dashboardID, "tileID", tileID); err != nil {
 		return nil, err
 	}
-	return callJSON[Tile](ctx, s.client, &Request{Method: http.MethodPost, Path: "dashboards/" + dashboardID + "/tiles/" + tileID + "/Clone", Body: req})
+	return callJSON[Tile](ctx, s.client, &Request{Operation: "Dashboards_CloneTile", Method: http.MethodPost, Path: "dashboards/" + dashboardID + "/tiles/" + tileID + "/Clone", Body: req})
 }
 
 // CloneTileInGroup copies a tile of a dashboard in a workspace to another dashboard.
@@ -72,7 +72,7 @@ func (s *DashboardsService) CloneTileInGroup(ctx context.Context, groupID, dashb
 	if err := checkGUIDs("groupID", groupID, "dashboardID", dashboardID, "tileID", tileID); err != nil {
 		return nil, err
 	}
-	return callJSON[Tile](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/dashboards/" + dashboardID + "/tiles/" + tileID + "/Clone", Body: req})
+	return callJSON[Tile](ctx, s.client, &Request{Operation: "Dashboards_CloneTileInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/dashboards/" + dashboardID + "/tiles/" + tileID + "/Clone", Body: req})
 }
 
 // DeleteDashboard deletes a dashboard from your My workspace.
@@ -84,7 +84,7 @@ func (s *DashboardsService) DeleteDashboard(ctx context.Context, dashboardID str
 	if err := checkGUIDs("dashboardID", dashboardID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "dashboards/" + dashboardID})
+	return callNoContent(ctx, s.client, &Request{Operation: "Dashboards_DeleteDashboard", Method: http.MethodDelete, Path: "dashboards/" + dashboardID})
 }
 
 // DeleteDashboardInGroup deletes a dashboard from a workspace.
@@ -96,7 +96,7 @@ func (s *DashboardsService) DeleteDashboardInGroup(ctx context.Context, groupID,
 	if err := checkGUIDs("groupID", groupID, "dashboardID", dashboardID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "groups/" + groupID + "/dashboards/" + dashboardID})
+	return callNoContent(ctx, s.client, &Request{Operation: "Dashboards_DeleteDashboardInGroup", Method: http.MethodDelete, Path: "groups/" + groupID + "/dashboards/" + dashboardID})
 }
 
 // GetDashboard returns a dashboard from your My workspace.
@@ -108,7 +108,7 @@ func (s *DashboardsService) GetDashboard(ctx context.Context, dashboardID string
 	if err := checkGUIDs("dashboardID", dashboardID); err != nil {
 		return nil, err
 	}
-	return callJSON[Dashboard](ctx, s.client, &Request{Method: http.MethodGet, Path: "dashboards/" + dashboardID})
+	return callJSON[Dashboard](ctx, s.client, &Request{Operation: "Dashboards_GetDashboard", Method: http.MethodGet, Path: "dashboards/" + dashboardID})
 }
 
 // GetDashboardInGroup returns a dashboard from a workspace.
@@ -120,7 +120,7 @@ func (s *DashboardsService) GetDashboardInGroup(ctx context.Context, groupID, da
 	if err := checkGUIDs("groupID", groupID, "dashboardID", dashboardID); err != nil {
 		return nil, err
 	}
-	return callJSON[Dashboard](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/dashboards/" + dashboardID})
+	return callJSON[Dashboard](ctx, s.client, &Request{Operation: "Dashboards_GetDashboardInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/dashboards/" + dashboardID})
 }
 
 // GetDashboardSubscriptionsAsAdmin returns the subscriptions to any dashboard, as an administrator.
@@ -132,7 +132,7 @@ func (s *DashboardsService) GetDashboardSubscriptionsAsAdmin(ctx context.Context
 	if err := checkGUIDs("dashboardID", dashboardID); err != nil {
 		return nil, err
 	}
-	return callList[Subscription](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/dashboards/" + dashboardID + "/subscriptions"})
+	return callList[Subscription](ctx, s.client, &Request{Operation: "Dashboards_GetDashboardSubscriptionsAsAdmin", Method: http.MethodGet, Path: "admin/dashboards/" + dashboardID + "/subscriptions"})
 }
 
 // GetDashboardUsersAsAdmin returns the principals that have access to any dashboard, as an
@@ -145,7 +145,7 @@ func (s *DashboardsService) GetDashboardUsersAsAdmin(ctx context.Context, dashbo
 	if err := checkGUIDs("dashboardID", dashboardID); err != nil {
 		return nil, err
 	}
-	return callList[DashboardUser](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/dashboards/" + dashboardID + "/users"})
+	return callList[DashboardUser](ctx, s.client, &Request{Operation: "Dashboards_GetDashboardUsersAsAdmin", Method: http.MethodGet, Path: "admin/dashboards/" + dashboardID + "/users"})
 }
 
 // GetDashboards returns the dashboards in your My workspace.
@@ -154,7 +154,7 @@ func (s *DashboardsService) GetDashboardUsersAsAdmin(ctx context.Context, dashbo
 //
 // https://learn.microsoft.com/rest/api/power-bi/dashboards/get-dashboards
 func (s *DashboardsService) GetDashboards(ctx context.Context) ([]Dashboard, error) {
-	return callList[Dashboard](ctx, s.client, &Request{Method: http.MethodGet, Path: "dashboards"})
+	return callList[Dashboard](ctx, s.client, &Request{Operation: "Dashboards_GetDashboards", Method: http.MethodGet, Path: "dashboards"})
 }
 
 // GetDashboardsAsAdmin returns the dashboards of the organization, as an administrator.
@@ -167,7 +167,7 @@ func (s *DashboardsService) GetDashboardsAsAdmin(ctx context.Context, opts *GetD
 	if err != nil {
 		return nil, err
 	}
-	return callList[AdminDashboard](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/dashboards", rawQuery: q})
+	return callList[AdminDashboard](ctx, s.client, &Request{Operation: "Dashboards_GetDashboardsAsAdmin", Method: http.MethodGet, Path: "admin/dashboards", rawQuery: q})
 }
 
 // GetDashboardsAsAdminIter is GetDashboardsAsAdmin over every page: it asks for pages of up to
@@ -194,7 +194,7 @@ func (s *DashboardsService) GetDashboardsInGroup(ctx context.Context, groupID st
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return nil, err
 	}
-	return callList[Dashboard](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/dashboards"})
+	return callList[Dashboard](ctx, s.client, &Request{Operation: "Dashboards_GetDashboardsInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/dashboards"})
 }
 
 // GetDashboardsInGroupAsAdmin returns the dashboards of any workspace, as an administrator.
@@ -210,7 +210,7 @@ func (s *DashboardsService) GetDashboardsInGroupAsAdmin(ctx context.Context, gro
 	if err != nil {
 		return nil, err
 	}
-	return callList[AdminDashboard](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/groups/" + groupID + "/dashboards", rawQuery: q})
+	return callList[AdminDashboard](ctx, s.client, &Request{Operation: "Dashboards_GetDashboardsInGroupAsAdmin", Method: http.MethodGet, Path: "admin/groups/" + groupID + "/dashboards", rawQuery: q})
 }
 
 // GetDashboardsInGroupAsAdminIter is GetDashboardsInGroupAsAdmin over every page: it asks for pages of up to
@@ -237,7 +237,7 @@ func (s *DashboardsService) GetTile(ctx context.Context, dashboardID, tileID str
 	if err := checkGUIDs("dashboardID", dashboardID, "tileID", tileID); err != nil {
 		return nil, err
 	}
-	return callJSON[Tile](ctx, s.client, &Request{Method: http.MethodGet, Path: "dashboards/" + dashboardID + "/tiles/" + tileID})
+	return callJSON[Tile](ctx, s.client, &Request{Operation: "Dashboards_GetTile", Method: http.MethodGet, Path: "dashboards/" + dashboardID + "/tiles/" + tileID})
 }
 
 // GetTileInGroup returns a tile of a dashboard in a workspace.
@@ -249,7 +249,7 @@ func (s *DashboardsService) GetTileInGroup(ctx context.Context, groupID, dashboa
 	if err := checkGUIDs("groupID", groupID, "dashboardID", dashboardID, "tileID", tileID); err != nil {
 		return nil, err
 	}
-	return callJSON[Tile](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/dashboards/" + dashboardID + "/tiles/" + tileID})
+	return callJSON[Tile](ctx, s.client, &Request{Operation: "Dashboards_GetTileInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/dashboards/" + dashboardID + "/tiles/" + tileID})
 }
 
 // GetTiles returns the tiles of a dashboard in your My workspace.
@@ -261,7 +261,7 @@ func (s *DashboardsService) GetTiles(ctx context.Context, dashboardID string) ([
 	if err := checkGUIDs("dashboardID", dashboardID); err != nil {
 		return nil, err
 	}
-	return callList[Tile](ctx, s.client, &Request{Method: http.MethodGet, Path: "dashboards/" + dashboardID + "/tiles"})
+	return callList[Tile](ctx, s.client, &Request{Operation: "Dashboards_GetTiles", Method: http.MethodGet, Path: "dashboards/" + dashboardID + "/tiles"})
 }
 
 // GetTilesAsAdmin returns the tiles of any dashboard, as an administrator.
@@ -273,7 +273,7 @@ func (s *DashboardsService) GetTilesAsAdmin(ctx context.Context, dashboardID str
 	if err := checkGUIDs("dashboardID", dashboardID); err != nil {
 		return nil, err
 	}
-	return callList[AdminTile](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/dashboards/" + dashboardID + "/tiles"})
+	return callList[AdminTile](ctx, s.client, &Request{Operation: "Dashboards_GetTilesAsAdmin", Method: http.MethodGet, Path: "admin/dashboards/" + dashboardID + "/tiles"})
 }
 
 // GetTilesInGroup returns the tiles of a dashboard in a workspace.
@@ -285,5 +285,5 @@ func (s *DashboardsService) GetTilesInGroup(ctx context.Context, groupID, dashbo
 	if err := checkGUIDs("groupID", groupID, "dashboardID", dashboardID); err != nil {
 		return nil, err
 	}
-	return callList[Tile](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/dashboards/" + dashboardID + "/tiles"})
+	return callList[Tile](ctx, s.client, &Request{Operation: "Dashboards_GetTilesInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/dashboards/" + dashboardID + "/tiles"})
 }

@@ -46,7 +46,7 @@ func (s *DataflowsService) CancelDataflowTransaction(ctx context.Context, groupI
 	if err := checkSegment("transactionID", transactionID); err != nil {
 		return nil, err
 	}
-	return callJSON[DataflowTransactionStatus](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/dataflows/transactions/" + url.PathEscape(transactionID) + "/cancel", Idempotent: true})
+	return callJSON[DataflowTransactionStatus](ctx, s.client, &Request{Operation: "Dataflows_CancelDataflowTransaction", Method: http.MethodPost, Path: "groups/" + groupID + "/dataflows/transactions/" + url.PathEscape(transactionID) + "/cancel", Idempotent: true})
 }
 
 // DeleteDataflow deletes a dataflow from a workspace.
@@ -58,7 +58,7 @@ func (s *DataflowsService) DeleteDataflow(ctx context.Context, groupID, dataflow
 	if err := checkGUIDs("groupID", groupID, "dataflowID", dataflowID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "groups/" + groupID + "/dataflows/" + dataflowID})
+	return callNoContent(ctx, s.client, &Request{Operation: "Dataflows_DeleteDataflow", Method: http.MethodDelete, Path: "groups/" + groupID + "/dataflows/" + dataflowID})
 }
 
 // ExportDataflowAsAdmin downloads the definition of any dataflow, as an administrator. The caller
@@ -71,7 +71,7 @@ func (s *DataflowsService) ExportDataflowAsAdmin(ctx context.Context, dataflowID
 	if err := checkGUIDs("dataflowID", dataflowID); err != nil {
 		return nil, err
 	}
-	return callFile(ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/dataflows/" + dataflowID + "/export"})
+	return callFile(ctx, s.client, &Request{Operation: "Dataflows_ExportDataflowAsAdmin", Method: http.MethodGet, Path: "admin/dataflows/" + dataflowID + "/export"})
 }
 
 // GetDataflow downloads the definition of a dataflow (its model.json). The caller closes the File's
@@ -84,7 +84,7 @@ func (s *DataflowsService) GetDataflow(ctx context.Context, groupID, dataflowID 
 	if err := checkGUIDs("groupID", groupID, "dataflowID", dataflowID); err != nil {
 		return nil, err
 	}
-	return callFile(ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/dataflows/" + dataflowID})
+	return callFile(ctx, s.client, &Request{Operation: "Dataflows_GetDataflow", Method: http.MethodGet, Path: "groups/" + groupID + "/dataflows/" + dataflowID})
 }
 
 // GetDataflowDataSources returns the data sources of a dataflow.
@@ -96,7 +96,7 @@ func (s *DataflowsService) GetDataflowDataSources(ctx context.Context, groupID, 
 	if err := checkGUIDs("groupID", groupID, "dataflowID", dataflowID); err != nil {
 		return nil, err
 	}
-	return callList[Datasource](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/dataflows/" + dataflowID + "/datasources"})
+	return callList[Datasource](ctx, s.client, &Request{Operation: "Dataflows_GetDataflowDataSources", Method: http.MethodGet, Path: "groups/" + groupID + "/dataflows/" + dataflowID + "/datasources"})
 }
 
 // GetDataflowDatasourcesAsAdmin returns the data sources of any dataflow, as an administrator.
@@ -108,7 +108,7 @@ func (s *DataflowsService) GetDataflowDatasourcesAsAdmin(ctx context.Context, da
 	if err := checkGUIDs("dataflowID", dataflowID); err != nil {
 		return nil, err
 	}
-	return callList[Datasource](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/dataflows/" + dataflowID + "/datasources"})
+	return callList[Datasource](ctx, s.client, &Request{Operation: "Dataflows_GetDataflowDatasourcesAsAdmin", Method: http.MethodGet, Path: "admin/dataflows/" + dataflowID + "/datasources"})
 }
 
 // GetDataflowTransactions returns the refresh transactions of a dataflow.
@@ -120,7 +120,7 @@ func (s *DataflowsService) GetDataflowTransactions(ctx context.Context, groupID,
 	if err := checkGUIDs("groupID", groupID, "dataflowID", dataflowID); err != nil {
 		return nil, err
 	}
-	return callList[DataflowTransaction](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/dataflows/" + dataflowID + "/transactions"})
+	return callList[DataflowTransaction](ctx, s.client, &Request{Operation: "Dataflows_GetDataflowTransactions", Method: http.MethodGet, Path: "groups/" + groupID + "/dataflows/" + dataflowID + "/transactions"})
 }
 
 // GetDataflowUsersAsAdmin returns the principals that have access to any dataflow, as an
@@ -133,7 +133,7 @@ func (s *DataflowsService) GetDataflowUsersAsAdmin(ctx context.Context, dataflow
 	if err := checkGUIDs("dataflowID", dataflowID); err != nil {
 		return nil, err
 	}
-	return callList[DataflowUser](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/dataflows/" + dataflowID + "/users"})
+	return callList[DataflowUser](ctx, s.client, &Request{Operation: "Dataflows_GetDataflowUsersAsAdmin", Method: http.MethodGet, Path: "admin/dataflows/" + dataflowID + "/users"})
 }
 
 // GetDataflows returns the dataflows of a workspace.
@@ -145,7 +145,7 @@ func (s *DataflowsService) GetDataflows(ctx context.Context, groupID string) ([]
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return nil, err
 	}
-	return callList[Dataflow](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/dataflows"})
+	return callList[Dataflow](ctx, s.client, &Request{Operation: "Dataflows_GetDataflows", Method: http.MethodGet, Path: "groups/" + groupID + "/dataflows"})
 }
 
 // GetDataflowsAsAdmin returns the dataflows of the organization, as an administrator.
@@ -158,7 +158,7 @@ func (s *DataflowsService) GetDataflowsAsAdmin(ctx context.Context, opts *GetDat
 	if err != nil {
 		return nil, err
 	}
-	return callList[AdminDataflow](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/dataflows", rawQuery: q})
+	return callList[AdminDataflow](ctx, s.client, &Request{Operation: "Dataflows_GetDataflowsAsAdmin", Method: http.MethodGet, Path: "admin/dataflows", rawQuery: q})
 }
 
 // GetDataflowsAsAdminIter is GetDataflowsAsAdmin over every page: it asks for pages of up to
@@ -189,7 +189,7 @@ func (s *DataflowsService) GetDataflowsInGroupAsAdmin(ctx context.Context, group
 	if err != nil {
 		return nil, err
 	}
-	return callList[Dataflow](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/groups/" + groupID + "/dataflows", rawQuery: q})
+	return callList[Dataflow](ctx, s.client, &Request{Operation: "Dataflows_GetDataflowsInGroupAsAdmin", Method: http.MethodGet, Path: "admin/groups/" + groupID + "/dataflows", rawQuery: q})
 }
 
 // GetDataflowsInGroupAsAdminIter is GetDataflowsInGroupAsAdmin over every page: it asks for pages of up to
@@ -216,7 +216,7 @@ func (s *DataflowsService) GetUpstreamDataflowsInGroup(ctx context.Context, grou
 	if err := checkGUIDs("groupID", groupID, "dataflowID", dataflowID); err != nil {
 		return nil, err
 	}
-	return callList[DependentDataflow](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/dataflows/" + dataflowID + "/upstreamDataflows"})
+	return callList[DependentDataflow](ctx, s.client, &Request{Operation: "Dataflows_GetUpstreamDataflowsInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/dataflows/" + dataflowID + "/upstreamDataflows"})
 }
 
 // GetUpstreamDataflowsInGroupAsAdmin returns the dataflows any dataflow depends on, as an
@@ -229,7 +229,7 @@ func (s *DataflowsService) GetUpstreamDataflowsInGroupAsAdmin(ctx context.Contex
 	if err := checkGUIDs("groupID", groupID, "dataflowID", dataflowID); err != nil {
 		return nil, err
 	}
-	return callList[DependentDataflow](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/groups/" + groupID + "/dataflows/" + dataflowID + "/upstreamDataflows"})
+	return callList[DependentDataflow](ctx, s.client, &Request{Operation: "Dataflows_GetUpstreamDataflowsInGroupAsAdmin", Method: http.MethodGet, Path: "admin/groups/" + groupID + "/dataflows/" + dataflowID + "/upstreamDataflows"})
 }
 
 // RefreshDataflow starts a refresh of a dataflow.
@@ -245,7 +245,7 @@ func (s *DataflowsService) RefreshDataflow(ctx context.Context, groupID, dataflo
 	if err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/dataflows/" + dataflowID + "/refreshes", rawQuery: q, Body: optional(req)})
+	return callNoContent(ctx, s.client, &Request{Operation: "Dataflows_RefreshDataflow", Method: http.MethodPost, Path: "groups/" + groupID + "/dataflows/" + dataflowID + "/refreshes", rawQuery: q, Body: optional(req)})
 }
 
 // SaveDataflowGenOneAsDataflowGenTwo copies a Gen1 dataflow as a new Gen2 dataflow.
@@ -257,7 +257,7 @@ func (s *DataflowsService) SaveDataflowGenOneAsDataflowGenTwo(ctx context.Contex
 	if err := checkGUIDs("groupID", groupID, "gen1DataflowID", gen1DataflowID); err != nil {
 		return nil, err
 	}
-	return callJSON[SaveAsNativeDataflowResponse](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/dataflows/" + gen1DataflowID + "/saveAsNativeArtifact", Body: req})
+	return callJSON[SaveAsNativeDataflowResponse](ctx, s.client, &Request{Operation: "Dataflows_SaveDataflowGenOneAsDataflowGenTwo", Method: http.MethodPost, Path: "groups/" + groupID + "/dataflows/" + gen1DataflowID + "/saveAsNativeArtifact", Body: req})
 }
 
 // UpdateDataflow updates the properties of a dataflow.
@@ -269,7 +269,7 @@ func (s *DataflowsService) UpdateDataflow(ctx context.Context, groupID, dataflow
 	if err := checkGUIDs("groupID", groupID, "dataflowID", dataflowID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPatch, Path: "groups/" + groupID + "/dataflows/" + dataflowID, Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Dataflows_UpdateDataflow", Method: http.MethodPatch, Path: "groups/" + groupID + "/dataflows/" + dataflowID, Body: req})
 }
 
 // UpdateRefreshSchedule changes the refresh schedule of a dataflow.
@@ -281,5 +281,5 @@ func (s *DataflowsService) UpdateRefreshSchedule(ctx context.Context, groupID, d
 	if err := checkGUIDs("groupID", groupID, "dataflowID", dataflowID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPatch, Path: "groups/" + groupID + "/dataflows/" + dataflowID + "/refreshSchedule", Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Dataflows_UpdateRefreshSchedule", Method: http.MethodPatch, Path: "groups/" + groupID + "/dataflows/" + dataflowID + "/refreshSchedule", Body: req})
 }

@@ -13,5 +13,5 @@ import (
 //
 // https://learn.microsoft.com/rest/api/power-bi/dataflow-storage-accounts/get-dataflow-storage-accounts
 func (s *DataflowStorageAccountsService) GetDataflowStorageAccounts(ctx context.Context) ([]DataflowStorageAccount, error) {
-	return callList[DataflowStorageAccount](ctx, s.client, &Request{Method: http.MethodGet, Path: "dataflowStorageAccounts"})
+	return callList[DataflowStorageAccount](ctx, s.client, &Request{Operation: "DataflowStorageAccounts_GetDataflowStorageAccounts", Method: http.MethodGet, Path: "dataflowStorageAccounts"})
 }

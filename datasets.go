@@ -21,7 +21,7 @@ func (s *DatasetsService) GenerateTokenInGroup(ctx context.Context, groupID, dat
 	if err := req.validate(false); err != nil {
 		return nil, err
 	}
-	return generateToken(ctx, s.client, "groups/"+groupID+"/datasets/"+url.PathEscape(datasetID)+"/GenerateToken", req)
+	return generateToken(ctx, s.client, "Datasets_GenerateTokenInGroup", "groups/"+groupID+"/datasets/"+url.PathEscape(datasetID)+"/GenerateToken", req)
 }
 
 // RefreshDatasetResult is what the service says when it accepts a refresh.
@@ -66,7 +66,7 @@ func (s *DatasetsService) RefreshDatasetInGroup(ctx context.Context, groupID, da
 }
 
 func refreshDataset(ctx context.Context, c *Client, path string, req *DatasetRefreshRequest) (*RefreshDatasetResult, error) {
-	h, err := c.send(ctx, &Request{Method: http.MethodPost, Path: path, Body: optional(req)}, nil)
+	h, err := c.send(ctx, &Request{Operation: inGroupOp("Datasets_RefreshDataset", path), Method: http.MethodPost, Path: path, Body: optional(req)}, nil)
 	if err != nil {
 		return nil, err
 	}

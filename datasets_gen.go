@@ -62,7 +62,7 @@ func (s *DatasetsService) BindToGateway(ctx context.Context, datasetID string, r
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "datasets/" + url.PathEscape(datasetID) + "/Default.BindToGateway", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_BindToGateway", Method: http.MethodPost, Path: "datasets/" + url.PathEscape(datasetID) + "/Default.BindToGateway", Body: req, Idempotent: true})
 }
 
 // BindToGatewayInGroup binds a dataset in a workspace to a gateway.
@@ -77,7 +77,7 @@ func (s *DatasetsService) BindToGatewayInGroup(ctx context.Context, groupID, dat
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/Default.BindToGateway", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_BindToGatewayInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/Default.BindToGateway", Body: req, Idempotent: true})
 }
 
 // CancelRefresh cancels a refresh of a dataset in your My workspace that is still running.
@@ -89,7 +89,7 @@ func (s *DatasetsService) CancelRefresh(ctx context.Context, datasetID, refreshI
 	if err := checkGUIDs("datasetID", datasetID, "refreshID", refreshID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "datasets/" + datasetID + "/refreshes/" + refreshID})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_CancelRefresh", Method: http.MethodDelete, Path: "datasets/" + datasetID + "/refreshes/" + refreshID})
 }
 
 // CancelRefreshInGroup cancels a refresh of a dataset in a workspace that is still running.
@@ -101,7 +101,7 @@ func (s *DatasetsService) CancelRefreshInGroup(ctx context.Context, groupID, dat
 	if err := checkGUIDs("groupID", groupID, "datasetID", datasetID, "refreshID", refreshID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "groups/" + groupID + "/datasets/" + datasetID + "/refreshes/" + refreshID})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_CancelRefreshInGroup", Method: http.MethodDelete, Path: "groups/" + groupID + "/datasets/" + datasetID + "/refreshes/" + refreshID})
 }
 
 // DeleteDataset deletes a dataset from your My workspace.
@@ -113,7 +113,7 @@ func (s *DatasetsService) DeleteDataset(ctx context.Context, datasetID string) e
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "datasets/" + url.PathEscape(datasetID)})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_DeleteDataset", Method: http.MethodDelete, Path: "datasets/" + url.PathEscape(datasetID)})
 }
 
 // DeleteDatasetInGroup deletes a dataset from a workspace.
@@ -128,7 +128,7 @@ func (s *DatasetsService) DeleteDatasetInGroup(ctx context.Context, groupID, dat
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID)})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_DeleteDatasetInGroup", Method: http.MethodDelete, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID)})
 }
 
 // DeleteRows deletes every row of a table of a push dataset in your My workspace.
@@ -143,7 +143,7 @@ func (s *DatasetsService) DeleteRows(ctx context.Context, datasetID, tableName s
 	if err := checkSegment("tableName", tableName); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "datasets/" + url.PathEscape(datasetID) + "/tables/" + url.PathEscape(tableName) + "/rows"})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_DeleteRows", Method: http.MethodDelete, Path: "datasets/" + url.PathEscape(datasetID) + "/tables/" + url.PathEscape(tableName) + "/rows"})
 }
 
 // DeleteRowsInGroup deletes every row of a table of a push dataset in a workspace.
@@ -161,7 +161,7 @@ func (s *DatasetsService) DeleteRowsInGroup(ctx context.Context, groupID, datase
 	if err := checkSegment("tableName", tableName); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/tables/" + url.PathEscape(tableName) + "/rows"})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_DeleteRowsInGroup", Method: http.MethodDelete, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/tables/" + url.PathEscape(tableName) + "/rows"})
 }
 
 // DiscoverGateways returns the gateways a dataset in your My workspace can be bound to.
@@ -173,7 +173,7 @@ func (s *DatasetsService) DiscoverGateways(ctx context.Context, datasetID string
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callList[Gateway](ctx, s.client, &Request{Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/Default.DiscoverGateways"})
+	return callList[Gateway](ctx, s.client, &Request{Operation: "Datasets_DiscoverGateways", Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/Default.DiscoverGateways"})
 }
 
 // DiscoverGatewaysInGroup returns the gateways a dataset in a workspace can be bound to.
@@ -188,7 +188,7 @@ func (s *DatasetsService) DiscoverGatewaysInGroup(ctx context.Context, groupID, 
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callList[Gateway](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/Default.DiscoverGateways"})
+	return callList[Gateway](ctx, s.client, &Request{Operation: "Datasets_DiscoverGatewaysInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/Default.DiscoverGateways"})
 }
 
 // ExecuteQueries runs DAX queries against a dataset in your My workspace and returns their results.
@@ -200,7 +200,7 @@ func (s *DatasetsService) ExecuteQueries(ctx context.Context, datasetID string, 
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callJSON[DatasetExecuteQueriesResponse](ctx, s.client, &Request{Method: http.MethodPost, Path: "datasets/" + url.PathEscape(datasetID) + "/executeQueries", Body: req, Idempotent: true})
+	return callJSON[DatasetExecuteQueriesResponse](ctx, s.client, &Request{Operation: "Datasets_ExecuteQueries", Method: http.MethodPost, Path: "datasets/" + url.PathEscape(datasetID) + "/executeQueries", Body: req, Idempotent: true})
 }
 
 // ExecuteQueriesInGroup runs DAX queries against a dataset in a workspace and returns their results.
@@ -215,7 +215,7 @@ func (s *DatasetsService) ExecuteQueriesInGroup(ctx context.Context, groupID, da
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callJSON[DatasetExecuteQueriesResponse](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/executeQueries", Body: req, Idempotent: true})
+	return callJSON[DatasetExecuteQueriesResponse](ctx, s.client, &Request{Operation: "Datasets_ExecuteQueriesInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/executeQueries", Body: req, Idempotent: true})
 }
 
 // GetDataset returns a dataset from your My workspace, with the flags that say whether embed tokens
@@ -228,7 +228,7 @@ func (s *DatasetsService) GetDataset(ctx context.Context, datasetID string) (*Da
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callJSON[Dataset](ctx, s.client, &Request{Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID)})
+	return callJSON[Dataset](ctx, s.client, &Request{Operation: "Datasets_GetDataset", Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID)})
 }
 
 // GetDatasetInGroup returns a dataset from a workspace, with the flags that say whether embed tokens
@@ -244,7 +244,7 @@ func (s *DatasetsService) GetDatasetInGroup(ctx context.Context, groupID, datase
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callJSON[Dataset](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID)})
+	return callJSON[Dataset](ctx, s.client, &Request{Operation: "Datasets_GetDatasetInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID)})
 }
 
 // GetDatasetToDataflowsLinksInGroup returns the links between the datasets and the dataflows of a
@@ -257,7 +257,7 @@ func (s *DatasetsService) GetDatasetToDataflowsLinksInGroup(ctx context.Context,
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return nil, err
 	}
-	return callList[DatasetToDataflowLinkResponse](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/upstreamDataflows"})
+	return callList[DatasetToDataflowLinkResponse](ctx, s.client, &Request{Operation: "Datasets_GetDatasetToDataflowsLinksInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/upstreamDataflows"})
 }
 
 // GetDatasetToDataflowsLinksInGroupAsAdmin returns the links between the datasets and the dataflows of
@@ -270,7 +270,7 @@ func (s *DatasetsService) GetDatasetToDataflowsLinksInGroupAsAdmin(ctx context.C
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return nil, err
 	}
-	return callList[DatasetToDataflowLinkResponse](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/groups/" + groupID + "/datasets/upstreamDataflows"})
+	return callList[DatasetToDataflowLinkResponse](ctx, s.client, &Request{Operation: "Datasets_GetDatasetToDataflowsLinksInGroupAsAdmin", Method: http.MethodGet, Path: "admin/groups/" + groupID + "/datasets/upstreamDataflows"})
 }
 
 // GetDatasetUsers returns the principals that have access to a dataset in your My workspace.
@@ -282,7 +282,7 @@ func (s *DatasetsService) GetDatasetUsers(ctx context.Context, datasetID string)
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callList[DatasetUserAccess](ctx, s.client, &Request{Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/users"})
+	return callList[DatasetUserAccess](ctx, s.client, &Request{Operation: "Datasets_GetDatasetUsers", Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/users"})
 }
 
 // GetDatasetUsersAsAdmin returns the principals that have access to any dataset, as an administrator.
@@ -294,7 +294,7 @@ func (s *DatasetsService) GetDatasetUsersAsAdmin(ctx context.Context, datasetID 
 	if err := checkGUIDs("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callList[DatasetUser](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/datasets/" + datasetID + "/users"})
+	return callList[DatasetUser](ctx, s.client, &Request{Operation: "Datasets_GetDatasetUsersAsAdmin", Method: http.MethodGet, Path: "admin/datasets/" + datasetID + "/users"})
 }
 
 // GetDatasetUsersInGroup returns the principals that have access to a dataset in a workspace.
@@ -309,7 +309,7 @@ func (s *DatasetsService) GetDatasetUsersInGroup(ctx context.Context, groupID, d
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callList[DatasetUserAccess](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/users"})
+	return callList[DatasetUserAccess](ctx, s.client, &Request{Operation: "Datasets_GetDatasetUsersInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/users"})
 }
 
 // GetDatasets returns the datasets in your My workspace.
@@ -318,7 +318,7 @@ func (s *DatasetsService) GetDatasetUsersInGroup(ctx context.Context, groupID, d
 //
 // https://learn.microsoft.com/rest/api/power-bi/datasets/get-datasets
 func (s *DatasetsService) GetDatasets(ctx context.Context) ([]Dataset, error) {
-	return callList[Dataset](ctx, s.client, &Request{Method: http.MethodGet, Path: "datasets"})
+	return callList[Dataset](ctx, s.client, &Request{Operation: "Datasets_GetDatasets", Method: http.MethodGet, Path: "datasets"})
 }
 
 // GetDatasetsAsAdmin returns the datasets of the organization, as an administrator.
@@ -331,7 +331,7 @@ func (s *DatasetsService) GetDatasetsAsAdmin(ctx context.Context, opts *GetDatas
 	if err != nil {
 		return nil, err
 	}
-	return callList[AdminDataset](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/datasets", rawQuery: q})
+	return callList[AdminDataset](ctx, s.client, &Request{Operation: "Datasets_GetDatasetsAsAdmin", Method: http.MethodGet, Path: "admin/datasets", rawQuery: q})
 }
 
 // GetDatasetsAsAdminIter is GetDatasetsAsAdmin over every page: it asks for pages of up to
@@ -358,7 +358,7 @@ func (s *DatasetsService) GetDatasetsInGroup(ctx context.Context, groupID string
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return nil, err
 	}
-	return callList[Dataset](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/datasets"})
+	return callList[Dataset](ctx, s.client, &Request{Operation: "Datasets_GetDatasetsInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/datasets"})
 }
 
 // GetDatasetsInGroupAsAdmin returns the datasets of any workspace, as an administrator.
@@ -374,7 +374,7 @@ func (s *DatasetsService) GetDatasetsInGroupAsAdmin(ctx context.Context, groupID
 	if err != nil {
 		return nil, err
 	}
-	return callList[AdminDataset](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/groups/" + groupID + "/datasets", rawQuery: q})
+	return callList[AdminDataset](ctx, s.client, &Request{Operation: "Datasets_GetDatasetsInGroupAsAdmin", Method: http.MethodGet, Path: "admin/groups/" + groupID + "/datasets", rawQuery: q})
 }
 
 // GetDatasetsInGroupAsAdminIter is GetDatasetsInGroupAsAdmin over every page: it asks for pages of up to
@@ -401,7 +401,7 @@ func (s *DatasetsService) GetDatasources(ctx context.Context, datasetID string) 
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callList[Datasource](ctx, s.client, &Request{Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/datasources"})
+	return callList[Datasource](ctx, s.client, &Request{Operation: "Datasets_GetDatasources", Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/datasources"})
 }
 
 // GetDatasourcesAsAdmin returns the data sources of any dataset, as an administrator.
@@ -413,7 +413,7 @@ func (s *DatasetsService) GetDatasourcesAsAdmin(ctx context.Context, datasetID s
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callList[Datasource](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/datasets/" + url.PathEscape(datasetID) + "/datasources"})
+	return callList[Datasource](ctx, s.client, &Request{Operation: "Datasets_GetDatasourcesAsAdmin", Method: http.MethodGet, Path: "admin/datasets/" + url.PathEscape(datasetID) + "/datasources"})
 }
 
 // GetDatasourcesInGroup returns the data sources of a dataset in a workspace.
@@ -428,7 +428,7 @@ func (s *DatasetsService) GetDatasourcesInGroup(ctx context.Context, groupID, da
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callList[Datasource](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/datasources"})
+	return callList[Datasource](ctx, s.client, &Request{Operation: "Datasets_GetDatasourcesInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/datasources"})
 }
 
 // GetDirectQueryRefreshSchedule returns the refresh schedule of a DirectQuery or LiveConnection
@@ -441,7 +441,7 @@ func (s *DatasetsService) GetDirectQueryRefreshSchedule(ctx context.Context, dat
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callJSON[DirectQueryRefreshSchedule](ctx, s.client, &Request{Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/directQueryRefreshSchedule"})
+	return callJSON[DirectQueryRefreshSchedule](ctx, s.client, &Request{Operation: "Datasets_GetDirectQueryRefreshSchedule", Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/directQueryRefreshSchedule"})
 }
 
 // GetDirectQueryRefreshScheduleInGroup returns the refresh schedule of a DirectQuery or LiveConnection
@@ -457,7 +457,7 @@ func (s *DatasetsService) GetDirectQueryRefreshScheduleInGroup(ctx context.Conte
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callJSON[DirectQueryRefreshSchedule](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/directQueryRefreshSchedule"})
+	return callJSON[DirectQueryRefreshSchedule](ctx, s.client, &Request{Operation: "Datasets_GetDirectQueryRefreshScheduleInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/directQueryRefreshSchedule"})
 }
 
 // GetGatewayDatasources returns the gateway data sources a dataset in your My workspace is bound to.
@@ -469,7 +469,7 @@ func (s *DatasetsService) GetGatewayDatasources(ctx context.Context, datasetID s
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callList[GatewayDatasource](ctx, s.client, &Request{Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/Default.GetBoundGatewayDatasources"})
+	return callList[GatewayDatasource](ctx, s.client, &Request{Operation: "Datasets_GetGatewayDatasources", Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/Default.GetBoundGatewayDatasources"})
 }
 
 // GetGatewayDatasourcesInGroup returns the gateway data sources a dataset in a workspace is bound to.
@@ -484,7 +484,7 @@ func (s *DatasetsService) GetGatewayDatasourcesInGroup(ctx context.Context, grou
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callList[GatewayDatasource](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/Default.GetBoundGatewayDatasources"})
+	return callList[GatewayDatasource](ctx, s.client, &Request{Operation: "Datasets_GetGatewayDatasourcesInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/Default.GetBoundGatewayDatasources"})
 }
 
 // GetParameters returns the mashup parameters of a dataset in your My workspace.
@@ -496,7 +496,7 @@ func (s *DatasetsService) GetParameters(ctx context.Context, datasetID string) (
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callList[MashupParameter](ctx, s.client, &Request{Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/parameters"})
+	return callList[MashupParameter](ctx, s.client, &Request{Operation: "Datasets_GetParameters", Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/parameters"})
 }
 
 // GetParametersInGroup returns the mashup parameters of a dataset in a workspace.
@@ -511,7 +511,7 @@ func (s *DatasetsService) GetParametersInGroup(ctx context.Context, groupID, dat
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callList[MashupParameter](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/parameters"})
+	return callList[MashupParameter](ctx, s.client, &Request{Operation: "Datasets_GetParametersInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/parameters"})
 }
 
 // GetQueryScaleOutSyncStatus returns the replica synchronisation status of a dataset in your My
@@ -524,7 +524,7 @@ func (s *DatasetsService) GetQueryScaleOutSyncStatus(ctx context.Context, datase
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callJSON[DatasetQueryScaleOutSyncStatus](ctx, s.client, &Request{Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/queryScaleOut/syncStatus"})
+	return callJSON[DatasetQueryScaleOutSyncStatus](ctx, s.client, &Request{Operation: "Datasets_GetQueryScaleOutSyncStatus", Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/queryScaleOut/syncStatus"})
 }
 
 // GetQueryScaleOutSyncStatusInGroup returns the replica synchronisation status of a dataset in a
@@ -540,7 +540,7 @@ func (s *DatasetsService) GetQueryScaleOutSyncStatusInGroup(ctx context.Context,
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callJSON[DatasetQueryScaleOutSyncStatus](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/queryScaleOut/syncStatus"})
+	return callJSON[DatasetQueryScaleOutSyncStatus](ctx, s.client, &Request{Operation: "Datasets_GetQueryScaleOutSyncStatusInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/queryScaleOut/syncStatus"})
 }
 
 // GetRefreshExecutionDetails returns the state and details of one refresh of a dataset in your My
@@ -553,7 +553,7 @@ func (s *DatasetsService) GetRefreshExecutionDetails(ctx context.Context, datase
 	if err := checkGUIDs("datasetID", datasetID, "refreshID", refreshID); err != nil {
 		return nil, err
 	}
-	return callJSON[DatasetRefreshDetail](ctx, s.client, &Request{Method: http.MethodGet, Path: "datasets/" + datasetID + "/refreshes/" + refreshID})
+	return callJSON[DatasetRefreshDetail](ctx, s.client, &Request{Operation: "Datasets_GetRefreshExecutionDetails", Method: http.MethodGet, Path: "datasets/" + datasetID + "/refreshes/" + refreshID})
 }
 
 // GetRefreshExecutionDetailsInGroup returns the state and details of one refresh of a dataset in a
@@ -566,7 +566,7 @@ func (s *DatasetsService) GetRefreshExecutionDetailsInGroup(ctx context.Context,
 	if err := checkGUIDs("groupID", groupID, "datasetID", datasetID, "refreshID", refreshID); err != nil {
 		return nil, err
 	}
-	return callJSON[DatasetRefreshDetail](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + datasetID + "/refreshes/" + refreshID})
+	return callJSON[DatasetRefreshDetail](ctx, s.client, &Request{Operation: "Datasets_GetRefreshExecutionDetailsInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + datasetID + "/refreshes/" + refreshID})
 }
 
 // GetRefreshHistory returns the refresh history of a dataset in your My workspace, newest first.
@@ -582,7 +582,7 @@ func (s *DatasetsService) GetRefreshHistory(ctx context.Context, datasetID strin
 	if err != nil {
 		return nil, err
 	}
-	return callList[Refresh](ctx, s.client, &Request{Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/refreshes", rawQuery: q})
+	return callList[Refresh](ctx, s.client, &Request{Operation: "Datasets_GetRefreshHistory", Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/refreshes", rawQuery: q})
 }
 
 // GetRefreshHistoryInGroup returns the refresh history of a dataset in a workspace, newest first.
@@ -601,7 +601,7 @@ func (s *DatasetsService) GetRefreshHistoryInGroup(ctx context.Context, groupID,
 	if err != nil {
 		return nil, err
 	}
-	return callList[Refresh](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/refreshes", rawQuery: q})
+	return callList[Refresh](ctx, s.client, &Request{Operation: "Datasets_GetRefreshHistoryInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/refreshes", rawQuery: q})
 }
 
 // GetRefreshSchedule returns the refresh schedule of a dataset in your My workspace.
@@ -613,7 +613,7 @@ func (s *DatasetsService) GetRefreshSchedule(ctx context.Context, datasetID stri
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callJSON[RefreshSchedule](ctx, s.client, &Request{Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/refreshSchedule"})
+	return callJSON[RefreshSchedule](ctx, s.client, &Request{Operation: "Datasets_GetRefreshSchedule", Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/refreshSchedule"})
 }
 
 // GetRefreshScheduleInGroup returns the refresh schedule of a dataset in a workspace.
@@ -628,7 +628,7 @@ func (s *DatasetsService) GetRefreshScheduleInGroup(ctx context.Context, groupID
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callJSON[RefreshSchedule](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/refreshSchedule"})
+	return callJSON[RefreshSchedule](ctx, s.client, &Request{Operation: "Datasets_GetRefreshScheduleInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/refreshSchedule"})
 }
 
 // GetTables returns the tables of a push dataset in your My workspace.
@@ -640,7 +640,7 @@ func (s *DatasetsService) GetTables(ctx context.Context, datasetID string) ([]Ta
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callList[Table](ctx, s.client, &Request{Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/tables"})
+	return callList[Table](ctx, s.client, &Request{Operation: "Datasets_GetTables", Method: http.MethodGet, Path: "datasets/" + url.PathEscape(datasetID) + "/tables"})
 }
 
 // GetTablesInGroup returns the tables of a push dataset in a workspace.
@@ -655,7 +655,7 @@ func (s *DatasetsService) GetTablesInGroup(ctx context.Context, groupID, dataset
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callList[Table](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/tables"})
+	return callList[Table](ctx, s.client, &Request{Operation: "Datasets_GetTablesInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/tables"})
 }
 
 // PostDataset creates a push dataset in your My workspace.
@@ -668,7 +668,7 @@ func (s *DatasetsService) PostDataset(ctx context.Context, req CreateDatasetRequ
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[Dataset](ctx, s.client, &Request{Method: http.MethodPost, Path: "datasets", rawQuery: q, Body: req})
+	return callJSON[Dataset](ctx, s.client, &Request{Operation: "Datasets_PostDataset", Method: http.MethodPost, Path: "datasets", rawQuery: q, Body: req})
 }
 
 // PostDatasetInGroup creates a push dataset in a workspace.
@@ -684,7 +684,7 @@ func (s *DatasetsService) PostDatasetInGroup(ctx context.Context, groupID string
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[Dataset](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/datasets", rawQuery: q, Body: req})
+	return callJSON[Dataset](ctx, s.client, &Request{Operation: "Datasets_PostDatasetInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/datasets", rawQuery: q, Body: req})
 }
 
 // PostDatasetUser grants a principal access to a dataset in your My workspace.
@@ -696,7 +696,7 @@ func (s *DatasetsService) PostDatasetUser(ctx context.Context, datasetID string,
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "datasets/" + url.PathEscape(datasetID) + "/users", Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_PostDatasetUser", Method: http.MethodPost, Path: "datasets/" + url.PathEscape(datasetID) + "/users", Body: req})
 }
 
 // PostDatasetUserInGroup grants a principal access to a dataset in a workspace.
@@ -711,7 +711,7 @@ func (s *DatasetsService) PostDatasetUserInGroup(ctx context.Context, groupID, d
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/users", Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_PostDatasetUserInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/users", Body: req})
 }
 
 // PostRows adds rows to a table of a push dataset in your My workspace.
@@ -726,7 +726,7 @@ func (s *DatasetsService) PostRows(ctx context.Context, datasetID, tableName str
 	if err := checkSegment("tableName", tableName); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "datasets/" + url.PathEscape(datasetID) + "/tables/" + url.PathEscape(tableName) + "/rows", Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_PostRows", Method: http.MethodPost, Path: "datasets/" + url.PathEscape(datasetID) + "/tables/" + url.PathEscape(tableName) + "/rows", Body: req})
 }
 
 // PostRowsInGroup adds rows to a table of a push dataset in a workspace.
@@ -744,7 +744,7 @@ func (s *DatasetsService) PostRowsInGroup(ctx context.Context, groupID, datasetI
 	if err := checkSegment("tableName", tableName); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/tables/" + url.PathEscape(tableName) + "/rows", Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_PostRowsInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/tables/" + url.PathEscape(tableName) + "/rows", Body: req})
 }
 
 // PutDatasetUser changes a principal's access to a dataset in your My workspace.
@@ -756,7 +756,7 @@ func (s *DatasetsService) PutDatasetUser(ctx context.Context, datasetID string, 
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPut, Path: "datasets/" + url.PathEscape(datasetID) + "/users", Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_PutDatasetUser", Method: http.MethodPut, Path: "datasets/" + url.PathEscape(datasetID) + "/users", Body: req})
 }
 
 // PutDatasetUserInGroup changes a principal's access to a dataset in a workspace.
@@ -771,7 +771,7 @@ func (s *DatasetsService) PutDatasetUserInGroup(ctx context.Context, groupID, da
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPut, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/users", Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_PutDatasetUserInGroup", Method: http.MethodPut, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/users", Body: req})
 }
 
 // PutTable replaces the schema of a table of a push dataset in your My workspace.
@@ -786,7 +786,7 @@ func (s *DatasetsService) PutTable(ctx context.Context, datasetID, tableName str
 	if err := checkSegment("tableName", tableName); err != nil {
 		return nil, err
 	}
-	return callJSON[Table](ctx, s.client, &Request{Method: http.MethodPut, Path: "datasets/" + url.PathEscape(datasetID) + "/tables/" + url.PathEscape(tableName), Body: req})
+	return callJSON[Table](ctx, s.client, &Request{Operation: "Datasets_PutTable", Method: http.MethodPut, Path: "datasets/" + url.PathEscape(datasetID) + "/tables/" + url.PathEscape(tableName), Body: req})
 }
 
 // PutTableInGroup replaces the schema of a table of a push dataset in a workspace.
@@ -804,7 +804,7 @@ func (s *DatasetsService) PutTableInGroup(ctx context.Context, groupID, datasetI
 	if err := checkSegment("tableName", tableName); err != nil {
 		return nil, err
 	}
-	return callJSON[Table](ctx, s.client, &Request{Method: http.MethodPut, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/tables/" + url.PathEscape(tableName), Body: req})
+	return callJSON[Table](ctx, s.client, &Request{Operation: "Datasets_PutTableInGroup", Method: http.MethodPut, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/tables/" + url.PathEscape(tableName), Body: req})
 }
 
 // SetAllDatasetConnections changes the connection string of every data source of a dataset in your My
@@ -817,7 +817,7 @@ func (s *DatasetsService) SetAllDatasetConnections(ctx context.Context, datasetI
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "datasets/" + url.PathEscape(datasetID) + "/Default.SetAllConnections", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_SetAllDatasetConnections", Method: http.MethodPost, Path: "datasets/" + url.PathEscape(datasetID) + "/Default.SetAllConnections", Body: req, Idempotent: true})
 }
 
 // SetAllDatasetConnectionsInGroup changes the connection string of every data source of a dataset in a
@@ -833,7 +833,7 @@ func (s *DatasetsService) SetAllDatasetConnectionsInGroup(ctx context.Context, g
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/Default.SetAllConnections", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_SetAllDatasetConnectionsInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/Default.SetAllConnections", Body: req, Idempotent: true})
 }
 
 // TakeOverInGroup makes the caller the owner of a dataset in a workspace.
@@ -848,7 +848,7 @@ func (s *DatasetsService) TakeOverInGroup(ctx context.Context, groupID, datasetI
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/Default.TakeOver", Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_TakeOverInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/Default.TakeOver", Idempotent: true})
 }
 
 // TriggerQueryScaleOutSync starts a synchronisation of the read-only replicas of a dataset in your My
@@ -861,7 +861,7 @@ func (s *DatasetsService) TriggerQueryScaleOutSync(ctx context.Context, datasetI
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callJSON[DatasetQueryScaleOutSyncStatus](ctx, s.client, &Request{Method: http.MethodPost, Path: "datasets/" + url.PathEscape(datasetID) + "/queryScaleOut/sync"})
+	return callJSON[DatasetQueryScaleOutSyncStatus](ctx, s.client, &Request{Operation: "Datasets_TriggerQueryScaleOutSync", Method: http.MethodPost, Path: "datasets/" + url.PathEscape(datasetID) + "/queryScaleOut/sync"})
 }
 
 // TriggerQueryScaleOutSyncInGroup starts a synchronisation of the read-only replicas of a dataset in a
@@ -877,7 +877,7 @@ func (s *DatasetsService) TriggerQueryScaleOutSyncInGroup(ctx context.Context, g
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return nil, err
 	}
-	return callJSON[DatasetQueryScaleOutSyncStatus](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/queryScaleOut/sync"})
+	return callJSON[DatasetQueryScaleOutSyncStatus](ctx, s.client, &Request{Operation: "Datasets_TriggerQueryScaleOutSyncInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/queryScaleOut/sync"})
 }
 
 // UpdateDataset updates the properties of a dataset in your My workspace.
@@ -889,7 +889,7 @@ func (s *DatasetsService) UpdateDataset(ctx context.Context, datasetID string, r
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPatch, Path: "datasets/" + url.PathEscape(datasetID), Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_UpdateDataset", Method: http.MethodPatch, Path: "datasets/" + url.PathEscape(datasetID), Body: req})
 }
 
 // UpdateDatasetInGroup updates the properties of a dataset in a workspace.
@@ -904,7 +904,7 @@ func (s *DatasetsService) UpdateDatasetInGroup(ctx context.Context, groupID, dat
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPatch, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID), Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_UpdateDatasetInGroup", Method: http.MethodPatch, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID), Body: req})
 }
 
 // UpdateDatasources points the data sources of a dataset in your My workspace elsewhere.
@@ -916,7 +916,7 @@ func (s *DatasetsService) UpdateDatasources(ctx context.Context, datasetID strin
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "datasets/" + url.PathEscape(datasetID) + "/Default.UpdateDatasources", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_UpdateDatasources", Method: http.MethodPost, Path: "datasets/" + url.PathEscape(datasetID) + "/Default.UpdateDatasources", Body: req, Idempotent: true})
 }
 
 // UpdateDatasourcesInGroup points the data sources of a dataset in a workspace elsewhere.
@@ -931,7 +931,7 @@ func (s *DatasetsService) UpdateDatasourcesInGroup(ctx context.Context, groupID,
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/Default.UpdateDatasources", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_UpdateDatasourcesInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/Default.UpdateDatasources", Body: req, Idempotent: true})
 }
 
 // UpdateDirectQueryRefreshSchedule changes the refresh schedule of a DirectQuery or LiveConnection
@@ -944,7 +944,7 @@ func (s *DatasetsService) UpdateDirectQueryRefreshSchedule(ctx context.Context, 
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPatch, Path: "datasets/" + url.PathEscape(datasetID) + "/directQueryRefreshSchedule", Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_UpdateDirectQueryRefreshSchedule", Method: http.MethodPatch, Path: "datasets/" + url.PathEscape(datasetID) + "/directQueryRefreshSchedule", Body: req})
 }
 
 // UpdateDirectQueryRefreshScheduleInGroup changes the refresh schedule of a DirectQuery or
@@ -960,7 +960,7 @@ func (s *DatasetsService) UpdateDirectQueryRefreshScheduleInGroup(ctx context.Co
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPatch, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/directQueryRefreshSchedule", Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_UpdateDirectQueryRefreshScheduleInGroup", Method: http.MethodPatch, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/directQueryRefreshSchedule", Body: req})
 }
 
 // UpdateParameters sets the values of mashup parameters of a dataset in your My workspace.
@@ -972,7 +972,7 @@ func (s *DatasetsService) UpdateParameters(ctx context.Context, datasetID string
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "datasets/" + url.PathEscape(datasetID) + "/Default.UpdateParameters", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_UpdateParameters", Method: http.MethodPost, Path: "datasets/" + url.PathEscape(datasetID) + "/Default.UpdateParameters", Body: req, Idempotent: true})
 }
 
 // UpdateParametersInGroup sets the values of mashup parameters of a dataset in a workspace.
@@ -987,7 +987,7 @@ func (s *DatasetsService) UpdateParametersInGroup(ctx context.Context, groupID, 
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/Default.UpdateParameters", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_UpdateParametersInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/Default.UpdateParameters", Body: req, Idempotent: true})
 }
 
 // UpdateRefreshSchedule changes the refresh schedule of a dataset in your My workspace.
@@ -999,7 +999,7 @@ func (s *DatasetsService) UpdateRefreshSchedule(ctx context.Context, datasetID s
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPatch, Path: "datasets/" + url.PathEscape(datasetID) + "/refreshSchedule", Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_UpdateRefreshSchedule", Method: http.MethodPatch, Path: "datasets/" + url.PathEscape(datasetID) + "/refreshSchedule", Body: req})
 }
 
 // UpdateRefreshScheduleInGroup changes the refresh schedule of a dataset in a workspace.
@@ -1014,5 +1014,5 @@ func (s *DatasetsService) UpdateRefreshScheduleInGroup(ctx context.Context, grou
 	if err := checkDatasetID("datasetID", datasetID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPatch, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/refreshSchedule", Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Datasets_UpdateRefreshScheduleInGroup", Method: http.MethodPatch, Path: "groups/" + groupID + "/datasets/" + url.PathEscape(datasetID) + "/refreshSchedule", Body: req})
 }

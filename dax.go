@@ -102,7 +102,7 @@ func runQuery[T any](ctx context.Context, c *Client, path, query string, opts *Q
 		req.SerializerSettings = &DatasetExecuteQueriesSerializationSettings{IncludeNulls: true}
 	}
 	var raw json.RawMessage
-	if _, err := c.send(ctx, &Request{Method: http.MethodPost, Path: path, Body: req, Idempotent: true}, &raw); err != nil {
+	if _, err := c.send(ctx, &Request{Operation: inGroupOp("Datasets_ExecuteQueries", path), Method: http.MethodPost, Path: path, Body: req, Idempotent: true}, &raw); err != nil {
 		var apiErr *APIError
 		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest && strings.Contains(apiErr.Code, "ExecuteQueries") {
 			return nil, fmt.Errorf("%w: %w", &QueryError{Code: apiErr.Code, Message: apiErr.Message}, err)

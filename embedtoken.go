@@ -16,13 +16,13 @@ func (s *EmbedTokenService) GenerateToken(ctx context.Context, req GenerateToken
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	return generateToken(ctx, s.client, "GenerateToken", req)
+	return generateToken(ctx, s.client, "EmbedToken_GenerateToken", "GenerateToken", req)
 }
 
 // generateToken POSTs a GenerateToken request, first making sure the access
 // token has the minimum lifetime left: an embed token never outlives the
 // access token that created it. GenerateToken creates nothing, so it is
 // retried like a read.
-func generateToken(ctx context.Context, c *Client, path string, req any) (*EmbedToken, error) {
-	return callJSON[EmbedToken](ctx, c, &Request{Method: http.MethodPost, Path: path, Body: req, Idempotent: true, minLife: c.minLifetime})
+func generateToken(ctx context.Context, c *Client, op, path string, req any) (*EmbedToken, error) {
+	return callJSON[EmbedToken](ctx, c, &Request{Operation: op, Method: http.MethodPost, Path: path, Body: req, Idempotent: true, minLife: c.minLifetime})
 }

@@ -64,7 +64,7 @@ func (s *ReportsService) exportPoller(prefix, exportID string) (*Poller[Export],
 	if err := checkSegment("exportID", exportID); err != nil {
 		return nil, err
 	}
-	poll := pollJSON[Export](s.client, Request{Method: http.MethodGet, Path: prefix + url.PathEscape(exportID)})
+	poll := pollJSON[Export](s.client, Request{Operation: inGroupOp("Reports_GetExportToFileStatus", prefix), Method: http.MethodGet, Path: prefix + url.PathEscape(exportID)})
 	return newPoller(s.client, "export", exportID, poll, exportState), nil
 }
 

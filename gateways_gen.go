@@ -22,7 +22,7 @@ func (s *GatewaysService) AddDatasourceUser(ctx context.Context, gatewayID, data
 	if err := checkGUIDs("gatewayID", gatewayID, "datasourceID", datasourceID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "gateways/" + gatewayID + "/datasources/" + datasourceID + "/users", Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Gateways_AddDatasourceUser", Method: http.MethodPost, Path: "gateways/" + gatewayID + "/datasources/" + datasourceID + "/users", Body: req})
 }
 
 // CreateDatasource creates a data source on a gateway.
@@ -34,7 +34,7 @@ func (s *GatewaysService) CreateDatasource(ctx context.Context, gatewayID string
 	if err := checkGUIDs("gatewayID", gatewayID); err != nil {
 		return nil, err
 	}
-	return callJSON[GatewayDatasource](ctx, s.client, &Request{Method: http.MethodPost, Path: "gateways/" + gatewayID + "/datasources", Body: req})
+	return callJSON[GatewayDatasource](ctx, s.client, &Request{Operation: "Gateways_CreateDatasource", Method: http.MethodPost, Path: "gateways/" + gatewayID + "/datasources", Body: req})
 }
 
 // DeleteDatasource deletes a data source from a gateway.
@@ -46,7 +46,7 @@ func (s *GatewaysService) DeleteDatasource(ctx context.Context, gatewayID, datas
 	if err := checkGUIDs("gatewayID", gatewayID, "datasourceID", datasourceID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "gateways/" + gatewayID + "/datasources/" + datasourceID})
+	return callNoContent(ctx, s.client, &Request{Operation: "Gateways_DeleteDatasource", Method: http.MethodDelete, Path: "gateways/" + gatewayID + "/datasources/" + datasourceID})
 }
 
 // DeleteDatasourceUser takes away a principal's use of a data source of a gateway.
@@ -65,7 +65,7 @@ func (s *GatewaysService) DeleteDatasourceUser(ctx context.Context, gatewayID, d
 	if err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "gateways/" + gatewayID + "/datasources/" + datasourceID + "/users/" + url.PathEscape(emailAdress), rawQuery: q})
+	return callNoContent(ctx, s.client, &Request{Operation: "Gateways_DeleteDatasourceUser", Method: http.MethodDelete, Path: "gateways/" + gatewayID + "/datasources/" + datasourceID + "/users/" + url.PathEscape(emailAdress), rawQuery: q})
 }
 
 // GetDatasource returns a data source of a gateway.
@@ -77,7 +77,7 @@ func (s *GatewaysService) GetDatasource(ctx context.Context, gatewayID, datasour
 	if err := checkGUIDs("gatewayID", gatewayID, "datasourceID", datasourceID); err != nil {
 		return nil, err
 	}
-	return callJSON[GatewayDatasource](ctx, s.client, &Request{Method: http.MethodGet, Path: "gateways/" + gatewayID + "/datasources/" + datasourceID})
+	return callJSON[GatewayDatasource](ctx, s.client, &Request{Operation: "Gateways_GetDatasource", Method: http.MethodGet, Path: "gateways/" + gatewayID + "/datasources/" + datasourceID})
 }
 
 // GetDatasourceStatus checks that a gateway can connect to one of its data sources; an error says why
@@ -90,7 +90,7 @@ func (s *GatewaysService) GetDatasourceStatus(ctx context.Context, gatewayID, da
 	if err := checkGUIDs("gatewayID", gatewayID, "datasourceID", datasourceID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodGet, Path: "gateways/" + gatewayID + "/datasources/" + datasourceID + "/status"})
+	return callNoContent(ctx, s.client, &Request{Operation: "Gateways_GetDatasourceStatus", Method: http.MethodGet, Path: "gateways/" + gatewayID + "/datasources/" + datasourceID + "/status"})
 }
 
 // GetDatasourceUsers returns the principals that may use a data source of a gateway.
@@ -102,7 +102,7 @@ func (s *GatewaysService) GetDatasourceUsers(ctx context.Context, gatewayID, dat
 	if err := checkGUIDs("gatewayID", gatewayID, "datasourceID", datasourceID); err != nil {
 		return nil, err
 	}
-	return callList[DatasourceUser](ctx, s.client, &Request{Method: http.MethodGet, Path: "gateways/" + gatewayID + "/datasources/" + datasourceID + "/users"})
+	return callList[DatasourceUser](ctx, s.client, &Request{Operation: "Gateways_GetDatasourceUsers", Method: http.MethodGet, Path: "gateways/" + gatewayID + "/datasources/" + datasourceID + "/users"})
 }
 
 // GetDatasources returns the data sources of a gateway.
@@ -114,7 +114,7 @@ func (s *GatewaysService) GetDatasources(ctx context.Context, gatewayID string) 
 	if err := checkGUIDs("gatewayID", gatewayID); err != nil {
 		return nil, err
 	}
-	return callList[GatewayDatasource](ctx, s.client, &Request{Method: http.MethodGet, Path: "gateways/" + gatewayID + "/datasources"})
+	return callList[GatewayDatasource](ctx, s.client, &Request{Operation: "Gateways_GetDatasources", Method: http.MethodGet, Path: "gateways/" + gatewayID + "/datasources"})
 }
 
 // GetGateway returns a gateway.
@@ -126,7 +126,7 @@ func (s *GatewaysService) GetGateway(ctx context.Context, gatewayID string) (*Ga
 	if err := checkGUIDs("gatewayID", gatewayID); err != nil {
 		return nil, err
 	}
-	return callJSON[Gateway](ctx, s.client, &Request{Method: http.MethodGet, Path: "gateways/" + gatewayID})
+	return callJSON[Gateway](ctx, s.client, &Request{Operation: "Gateways_GetGateway", Method: http.MethodGet, Path: "gateways/" + gatewayID})
 }
 
 // GetGateways returns the gateways the caller administers.
@@ -135,7 +135,7 @@ func (s *GatewaysService) GetGateway(ctx context.Context, gatewayID string) (*Ga
 //
 // https://learn.microsoft.com/rest/api/power-bi/gateways/get-gateways
 func (s *GatewaysService) GetGateways(ctx context.Context) ([]Gateway, error) {
-	return callList[Gateway](ctx, s.client, &Request{Method: http.MethodGet, Path: "gateways"})
+	return callList[Gateway](ctx, s.client, &Request{Operation: "Gateways_GetGateways", Method: http.MethodGet, Path: "gateways"})
 }
 
 // UpdateDatasource changes the credentials of a data source of a gateway.
@@ -147,5 +147,5 @@ func (s *GatewaysService) UpdateDatasource(ctx context.Context, gatewayID, datas
 	if err := checkGUIDs("gatewayID", gatewayID, "datasourceID", datasourceID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPatch, Path: "gateways/" + gatewayID + "/datasources/" + datasourceID, Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Gateways_UpdateDatasource", Method: http.MethodPatch, Path: "gateways/" + gatewayID + "/datasources/" + datasourceID, Body: req})
 }

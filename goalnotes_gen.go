@@ -22,7 +22,7 @@ func (s *GoalNotesService) CreateGoalNote(ctx context.Context, groupID, scorecar
 	if err := checkSegment("timestamp", timestamp); err != nil {
 		return nil, err
 	}
-	return callJSON[GoalNote](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/goalValues(" + url.PathEscape(timestamp) + ")/notes", Body: req})
+	return callJSON[GoalNote](ctx, s.client, &Request{Operation: "GoalNotes_(Preview)_Post", Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/goalValues(" + url.PathEscape(timestamp) + ")/notes", Body: req})
 }
 
 // DeleteGoalNote deletes a note of a check-in.
@@ -39,7 +39,7 @@ func (s *GoalNotesService) DeleteGoalNote(ctx context.Context, groupID, scorecar
 	if err := checkSegment("timestamp", timestamp); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/goalValues(" + url.PathEscape(timestamp) + ")/notes(" + noteID + ")"})
+	return callNoContent(ctx, s.client, &Request{Operation: "GoalNotes_(Preview)_DeleteByID", Method: http.MethodDelete, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/goalValues(" + url.PathEscape(timestamp) + ")/notes(" + noteID + ")"})
 }
 
 // UpdateGoalNote updates a note of a check-in.
@@ -56,5 +56,5 @@ func (s *GoalNotesService) UpdateGoalNote(ctx context.Context, groupID, scorecar
 	if err := checkSegment("timestamp", timestamp); err != nil {
 		return nil, err
 	}
-	return callJSON[GoalNote](ctx, s.client, &Request{Method: http.MethodPatch, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/goalValues(" + url.PathEscape(timestamp) + ")/notes(" + noteID + ")", Body: req})
+	return callJSON[GoalNote](ctx, s.client, &Request{Operation: "GoalNotes_(Preview)_PatchByID", Method: http.MethodPatch, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/goalValues(" + url.PathEscape(timestamp) + ")/notes(" + noteID + ")", Body: req})
 }

@@ -31,7 +31,7 @@ func (s *GoalsService) CreateGoal(ctx context.Context, groupID, scorecardID stri
 	if err := checkGUIDs("groupID", groupID, "scorecardID", scorecardID); err != nil {
 		return nil, err
 	}
-	return callJSON[Goal](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals", Body: req})
+	return callJSON[Goal](ctx, s.client, &Request{Operation: "Goals_(Preview)_Post", Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals", Body: req})
 }
 
 // DeleteGoal deletes a goal.
@@ -45,7 +45,7 @@ func (s *GoalsService) DeleteGoal(ctx context.Context, groupID, scorecardID, goa
 	if err := checkGUIDs("groupID", groupID, "scorecardID", scorecardID, "goalID", goalID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")"})
+	return callNoContent(ctx, s.client, &Request{Operation: "Goals_(Preview)_DeleteByID", Method: http.MethodDelete, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")"})
 }
 
 // DeleteGoalCurrentValueConnection disconnects a goal's current value from its report.
@@ -59,7 +59,7 @@ func (s *GoalsService) DeleteGoalCurrentValueConnection(ctx context.Context, gro
 	if err := checkGUIDs("groupID", groupID, "scorecardID", scorecardID, "goalID", goalID); err != nil {
 		return nil, err
 	}
-	return callJSON[Goal](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/DeleteGoalCurrentValueConnection()", Idempotent: true})
+	return callJSON[Goal](ctx, s.client, &Request{Operation: "Goals_(Preview)_DeleteGoalCurrentValueConnection", Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/DeleteGoalCurrentValueConnection()", Idempotent: true})
 }
 
 // DeleteGoalTargetValueConnection disconnects a goal's target value from its report.
@@ -73,7 +73,7 @@ func (s *GoalsService) DeleteGoalTargetValueConnection(ctx context.Context, grou
 	if err := checkGUIDs("groupID", groupID, "scorecardID", scorecardID, "goalID", goalID); err != nil {
 		return nil, err
 	}
-	return callJSON[Goal](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/DeleteGoalTargetValueConnection()", Idempotent: true})
+	return callJSON[Goal](ctx, s.client, &Request{Operation: "Goals_(Preview)_DeleteGoalTargetValueConnection", Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/DeleteGoalTargetValueConnection()", Idempotent: true})
 }
 
 // GetGoal returns a goal.
@@ -91,7 +91,7 @@ func (s *GoalsService) GetGoal(ctx context.Context, groupID, scorecardID, goalID
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[Goal](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")", rawQuery: q})
+	return callJSON[Goal](ctx, s.client, &Request{Operation: "Goals_(Preview)_GetByID", Method: http.MethodGet, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")", rawQuery: q})
 }
 
 // GetGoals returns the goals of a scorecard.
@@ -109,7 +109,7 @@ func (s *GoalsService) GetGoals(ctx context.Context, groupID, scorecardID string
 	if err != nil {
 		return nil, err
 	}
-	return callList[Goal](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals", rawQuery: q})
+	return callList[Goal](ctx, s.client, &Request{Operation: "Goals_(Preview)_Get", Method: http.MethodGet, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals", rawQuery: q})
 }
 
 // GetRefreshHistory returns the refresh history of a goal's connected values.
@@ -123,7 +123,7 @@ func (s *GoalsService) GetRefreshHistory(ctx context.Context, groupID, scorecard
 	if err := checkGUIDs("groupID", groupID, "scorecardID", scorecardID, "goalID", goalID); err != nil {
 		return nil, err
 	}
-	return callList[GoalRefreshHistory](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/GetRefreshHistory()"})
+	return callList[GoalRefreshHistory](ctx, s.client, &Request{Operation: "Goals_(Preview)_GetRefreshHistory", Method: http.MethodGet, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/GetRefreshHistory()"})
 }
 
 // RefreshGoalCurrentValue starts a refresh of a goal's connected current value.
@@ -137,7 +137,7 @@ func (s *GoalsService) RefreshGoalCurrentValue(ctx context.Context, groupID, sco
 	if err := checkGUIDs("groupID", groupID, "scorecardID", scorecardID, "goalID", goalID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/RefreshGoalCurrentValue()"})
+	return callNoContent(ctx, s.client, &Request{Operation: "Goals_(Preview)_RefreshGoalCurrentValue", Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/RefreshGoalCurrentValue()"})
 }
 
 // RefreshGoalTargetValue starts a refresh of a goal's connected target value.
@@ -151,7 +151,7 @@ func (s *GoalsService) RefreshGoalTargetValue(ctx context.Context, groupID, scor
 	if err := checkGUIDs("groupID", groupID, "scorecardID", scorecardID, "goalID", goalID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/RefreshGoalTargetValue()"})
+	return callNoContent(ctx, s.client, &Request{Operation: "Goals_(Preview)_RefreshGoalTargetValue", Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/RefreshGoalTargetValue()"})
 }
 
 // UpdateGoal updates a goal.
@@ -165,5 +165,5 @@ func (s *GoalsService) UpdateGoal(ctx context.Context, groupID, scorecardID, goa
 	if err := checkGUIDs("groupID", groupID, "scorecardID", scorecardID, "goalID", goalID); err != nil {
 		return nil, err
 	}
-	return callJSON[Goal](ctx, s.client, &Request{Method: http.MethodPatch, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")", Body: req})
+	return callJSON[Goal](ctx, s.client, &Request{Operation: "Goals_(Preview)_PatchByID", Method: http.MethodPatch, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")", Body: req})
 }

@@ -18,7 +18,7 @@ func (s *GoalsStatusRulesService) DeleteStatusRules(ctx context.Context, groupID
 	if err := checkGUIDs("groupID", groupID, "scorecardID", scorecardID, "goalID", goalID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/statusRules"})
+	return callNoContent(ctx, s.client, &Request{Operation: "GoalsStatusRules_(Preview)_Delete", Method: http.MethodDelete, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/statusRules"})
 }
 
 // GetStatusRules returns the status rules of a goal.
@@ -32,7 +32,7 @@ func (s *GoalsStatusRulesService) GetStatusRules(ctx context.Context, groupID, s
 	if err := checkGUIDs("groupID", groupID, "scorecardID", scorecardID, "goalID", goalID); err != nil {
 		return nil, err
 	}
-	return callJSON[GoalStatusRules](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/statusRules"})
+	return callJSON[GoalStatusRules](ctx, s.client, &Request{Operation: "GoalsStatusRules_(Preview)_Get", Method: http.MethodGet, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/statusRules"})
 }
 
 // UpdateStatusRules replaces the status rules of a goal.
@@ -46,5 +46,5 @@ func (s *GoalsStatusRulesService) UpdateStatusRules(ctx context.Context, groupID
 	if err := checkGUIDs("groupID", groupID, "scorecardID", scorecardID, "goalID", goalID); err != nil {
 		return nil, err
 	}
-	return callJSON[GoalStatusRules](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/statusRules", Body: req, Idempotent: true})
+	return callJSON[GoalStatusRules](ctx, s.client, &Request{Operation: "GoalsStatusRules_(Preview)_Post", Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/statusRules", Body: req, Idempotent: true})
 }

@@ -31,7 +31,7 @@ func (s *GoalValuesService) CreateGoalValue(ctx context.Context, groupID, scorec
 	if err := checkGUIDs("groupID", groupID, "scorecardID", scorecardID, "goalID", goalID); err != nil {
 		return nil, err
 	}
-	return callJSON[GoalValue](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/goalValues", Body: req})
+	return callJSON[GoalValue](ctx, s.client, &Request{Operation: "GoalValues_(Preview)_Post", Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/goalValues", Body: req})
 }
 
 // DeleteGoalValue deletes a check-in of a goal.
@@ -48,7 +48,7 @@ func (s *GoalValuesService) DeleteGoalValue(ctx context.Context, groupID, scorec
 	if err := checkSegment("timestamp", timestamp); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/goalValues(" + url.PathEscape(timestamp) + ")"})
+	return callNoContent(ctx, s.client, &Request{Operation: "GoalValues_(Preview)_DeleteByID", Method: http.MethodDelete, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/goalValues(" + url.PathEscape(timestamp) + ")"})
 }
 
 // GetGoalValue returns one check-in of a goal.
@@ -69,7 +69,7 @@ func (s *GoalValuesService) GetGoalValue(ctx context.Context, groupID, scorecard
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[GoalValue](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/goalValues(" + url.PathEscape(timestamp) + ")", rawQuery: q})
+	return callJSON[GoalValue](ctx, s.client, &Request{Operation: "GoalValues_(Preview)_GetByID", Method: http.MethodGet, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/goalValues(" + url.PathEscape(timestamp) + ")", rawQuery: q})
 }
 
 // GetGoalValues returns the check-ins of a goal.
@@ -87,7 +87,7 @@ func (s *GoalValuesService) GetGoalValues(ctx context.Context, groupID, scorecar
 	if err != nil {
 		return nil, err
 	}
-	return callList[GoalValue](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/goalValues", rawQuery: q})
+	return callList[GoalValue](ctx, s.client, &Request{Operation: "GoalValues_(Preview)_Get", Method: http.MethodGet, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/goalValues", rawQuery: q})
 }
 
 // UpdateGoalValue updates a check-in of a goal.
@@ -104,5 +104,5 @@ func (s *GoalValuesService) UpdateGoalValue(ctx context.Context, groupID, scorec
 	if err := checkSegment("timestamp", timestamp); err != nil {
 		return nil, err
 	}
-	return callJSON[GoalValue](ctx, s.client, &Request{Method: http.MethodPatch, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/goalValues(" + url.PathEscape(timestamp) + ")", Body: req})
+	return callJSON[GoalValue](ctx, s.client, &Request{Operation: "GoalValues_(Preview)_PatchByID", Method: http.MethodPatch, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/goals(" + goalID + ")/goalValues(" + url.PathEscape(timestamp) + ")", Body: req})
 }

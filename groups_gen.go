@@ -73,7 +73,7 @@ func (s *GroupsService) AddGroupUser(ctx context.Context, groupID string, req Gr
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/users", Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Groups_AddGroupUser", Method: http.MethodPost, Path: "groups/" + groupID + "/users", Body: req})
 }
 
 // AddUserAsAdmin grants a principal access to any workspace, as an administrator.
@@ -85,7 +85,7 @@ func (s *GroupsService) AddUserAsAdmin(ctx context.Context, groupID string, req 
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "admin/groups/" + groupID + "/users", Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Groups_AddUserAsAdmin", Method: http.MethodPost, Path: "admin/groups/" + groupID + "/users", Body: req})
 }
 
 // AssignMyWorkspaceToCapacity moves the caller's My workspace to a capacity.
@@ -94,7 +94,7 @@ func (s *GroupsService) AddUserAsAdmin(ctx context.Context, groupID string, req 
 //
 // https://learn.microsoft.com/rest/api/power-bi/capacities/groups-assign-my-workspace-to-capacity
 func (s *GroupsService) AssignMyWorkspaceToCapacity(ctx context.Context, req AssignToCapacityRequest) error {
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "AssignToCapacity", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Groups_AssignMyWorkspaceToCapacity", Method: http.MethodPost, Path: "AssignToCapacity", Body: req, Idempotent: true})
 }
 
 // AssignToCapacity moves a workspace to a capacity.
@@ -106,7 +106,7 @@ func (s *GroupsService) AssignToCapacity(ctx context.Context, groupID string, re
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/AssignToCapacity", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Groups_AssignToCapacity", Method: http.MethodPost, Path: "groups/" + groupID + "/AssignToCapacity", Body: req, Idempotent: true})
 }
 
 // AssignToDataflowStorage assigns a workspace to a dataflow storage account.
@@ -118,7 +118,7 @@ func (s *GroupsService) AssignToDataflowStorage(ctx context.Context, groupID str
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/AssignToDataflowStorage", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Groups_AssignToDataflowStorage", Method: http.MethodPost, Path: "groups/" + groupID + "/AssignToDataflowStorage", Body: req, Idempotent: true})
 }
 
 // CapacityAssignmentStatus returns the state of the move of a workspace to a capacity.
@@ -130,7 +130,7 @@ func (s *GroupsService) CapacityAssignmentStatus(ctx context.Context, groupID st
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return nil, err
 	}
-	return callJSON[WorkspaceCapacityAssignmentStatus](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/CapacityAssignmentStatus"})
+	return callJSON[WorkspaceCapacityAssignmentStatus](ctx, s.client, &Request{Operation: "Groups_CapacityAssignmentStatus", Method: http.MethodGet, Path: "groups/" + groupID + "/CapacityAssignmentStatus"})
 }
 
 // CapacityAssignmentStatusMyWorkspace returns the state of the move of the caller's My workspace to a
@@ -140,7 +140,7 @@ func (s *GroupsService) CapacityAssignmentStatus(ctx context.Context, groupID st
 //
 // https://learn.microsoft.com/rest/api/power-bi/capacities/groups-capacity-assignment-status-my-workspace
 func (s *GroupsService) CapacityAssignmentStatusMyWorkspace(ctx context.Context) (*WorkspaceCapacityAssignmentStatus, error) {
-	return callJSON[WorkspaceCapacityAssignmentStatus](ctx, s.client, &Request{Method: http.MethodGet, Path: "CapacityAssignmentStatus"})
+	return callJSON[WorkspaceCapacityAssignmentStatus](ctx, s.client, &Request{Operation: "Groups_CapacityAssignmentStatusMyWorkspace", Method: http.MethodGet, Path: "CapacityAssignmentStatus"})
 }
 
 // CreateGroup creates a workspace.
@@ -153,7 +153,7 @@ func (s *GroupsService) CreateGroup(ctx context.Context, req GroupCreationReques
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[Group](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups", rawQuery: q, Body: req})
+	return callJSON[Group](ctx, s.client, &Request{Operation: "Groups_CreateGroup", Method: http.MethodPost, Path: "groups", rawQuery: q, Body: req})
 }
 
 // DeleteGroup deletes a workspace.
@@ -165,7 +165,7 @@ func (s *GroupsService) DeleteGroup(ctx context.Context, groupID string) error {
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "groups/" + groupID})
+	return callNoContent(ctx, s.client, &Request{Operation: "Groups_DeleteGroup", Method: http.MethodDelete, Path: "groups/" + groupID})
 }
 
 // DeleteUserAsAdmin takes away a principal's access to any workspace, as an administrator.
@@ -184,7 +184,7 @@ func (s *GroupsService) DeleteUserAsAdmin(ctx context.Context, groupID, user str
 	if err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "admin/groups/" + groupID + "/users/" + url.PathEscape(user), rawQuery: q})
+	return callNoContent(ctx, s.client, &Request{Operation: "Groups_DeleteUserAsAdmin", Method: http.MethodDelete, Path: "admin/groups/" + groupID + "/users/" + url.PathEscape(user), rawQuery: q})
 }
 
 // DeleteUserInGroup takes away a principal's access to a workspace.
@@ -203,7 +203,7 @@ func (s *GroupsService) DeleteUserInGroup(ctx context.Context, groupID, user str
 	if err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "groups/" + groupID + "/users/" + url.PathEscape(user), rawQuery: q})
+	return callNoContent(ctx, s.client, &Request{Operation: "Groups_DeleteUserInGroup", Method: http.MethodDelete, Path: "groups/" + groupID + "/users/" + url.PathEscape(user), rawQuery: q})
 }
 
 // GetGroup returns a workspace.
@@ -215,7 +215,7 @@ func (s *GroupsService) GetGroup(ctx context.Context, groupID string) (*Group, e
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return nil, err
 	}
-	return callJSON[Group](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID})
+	return callJSON[Group](ctx, s.client, &Request{Operation: "Groups_GetGroup", Method: http.MethodGet, Path: "groups/" + groupID})
 }
 
 // GetGroupAsAdmin returns any workspace, as an administrator.
@@ -231,7 +231,7 @@ func (s *GroupsService) GetGroupAsAdmin(ctx context.Context, groupID string, opt
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[AdminGroup](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/groups/" + groupID, rawQuery: q})
+	return callJSON[AdminGroup](ctx, s.client, &Request{Operation: "Groups_GetGroupAsAdmin", Method: http.MethodGet, Path: "admin/groups/" + groupID, rawQuery: q})
 }
 
 // GetGroupUsers returns the principals that have access to a workspace.
@@ -247,7 +247,7 @@ func (s *GroupsService) GetGroupUsers(ctx context.Context, groupID string, opts 
 	if err != nil {
 		return nil, err
 	}
-	return callList[GroupUser](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/users", rawQuery: q})
+	return callList[GroupUser](ctx, s.client, &Request{Operation: "Groups_GetGroupUsers", Method: http.MethodGet, Path: "groups/" + groupID + "/users", rawQuery: q})
 }
 
 // GetGroupUsersIter is GetGroupUsers over every page: it asks for pages of up to
@@ -274,7 +274,7 @@ func (s *GroupsService) GetGroupUsersAsAdmin(ctx context.Context, groupID string
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return nil, err
 	}
-	return callList[GroupUser](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/groups/" + groupID + "/users"})
+	return callList[GroupUser](ctx, s.client, &Request{Operation: "Groups_GetGroupUsersAsAdmin", Method: http.MethodGet, Path: "admin/groups/" + groupID + "/users"})
 }
 
 // GetGroups returns one page of the workspaces the caller can access. opts may be nil.
@@ -287,7 +287,7 @@ func (s *GroupsService) GetGroups(ctx context.Context, opts *GetGroupsOptions) (
 	if err != nil {
 		return nil, err
 	}
-	return callList[Group](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups", rawQuery: q})
+	return callList[Group](ctx, s.client, &Request{Operation: "Groups_GetGroups", Method: http.MethodGet, Path: "groups", rawQuery: q})
 }
 
 // GetGroupsIter is GetGroups over every page: it asks for pages of up to
@@ -315,7 +315,7 @@ func (s *GroupsService) GetGroupsAsAdmin(ctx context.Context, top int, opts *Get
 	if err != nil {
 		return nil, err
 	}
-	return callList[AdminGroup](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/groups", rawQuery: q})
+	return callList[AdminGroup](ctx, s.client, &Request{Operation: "Groups_GetGroupsAsAdmin", Method: http.MethodGet, Path: "admin/groups", rawQuery: q})
 }
 
 // GetGroupsAsAdminIter is GetGroupsAsAdmin over every page: it asks for pages of up to
@@ -347,14 +347,14 @@ func (s *GroupsService) GetUnusedArtifactsAsAdmin(ctx context.Context, groupID s
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[UnusedArtifactsResponse](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/groups/" + groupID + "/unused", rawQuery: q})
+	return callJSON[UnusedArtifactsResponse](ctx, s.client, &Request{Operation: "Groups_GetUnusedArtifactsAsAdmin", Method: http.MethodGet, Path: "admin/groups/" + groupID + "/unused", rawQuery: q})
 }
 
 // GetUnusedArtifactsAsAdminIter is GetUnusedArtifactsAsAdmin over every page: it follows each page's
 // continuationUri, exactly as the service sent it, until the last page. The
 // iteration stops at the first error, which it yields.
 func (s *GroupsService) GetUnusedArtifactsAsAdminIter(ctx context.Context, groupID string, opts *GetUnusedArtifactsAsAdminOptions) iter.Seq2[UnusedArtifactEntity, error] {
-	return continuation(ctx, s.client, func() (*UnusedArtifactsResponse, error) { return s.GetUnusedArtifactsAsAdmin(ctx, groupID, opts) },
+	return continuation(ctx, s.client, "Groups_GetUnusedArtifactsAsAdmin", func() (*UnusedArtifactsResponse, error) { return s.GetUnusedArtifactsAsAdmin(ctx, groupID, opts) },
 		func(p *UnusedArtifactsResponse) ([]UnusedArtifactEntity, string) {
 			return p.UnusedArtifactEntities, p.ContinuationURI
 		})
@@ -369,7 +369,7 @@ func (s *GroupsService) RestoreDeletedGroupAsAdmin(ctx context.Context, groupID 
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "admin/groups/" + groupID + "/restore", Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Groups_RestoreDeletedGroupAsAdmin", Method: http.MethodPost, Path: "admin/groups/" + groupID + "/restore", Body: req})
 }
 
 // UpdateGroup updates the properties of a workspace.
@@ -381,7 +381,7 @@ func (s *GroupsService) UpdateGroup(ctx context.Context, groupID string, req Upd
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPatch, Path: "groups/" + groupID, Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Groups_UpdateGroup", Method: http.MethodPatch, Path: "groups/" + groupID, Body: req})
 }
 
 // UpdateGroupAsAdmin updates the properties of any workspace, as an administrator.
@@ -393,7 +393,7 @@ func (s *GroupsService) UpdateGroupAsAdmin(ctx context.Context, groupID string, 
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPatch, Path: "admin/groups/" + groupID, Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Groups_UpdateGroupAsAdmin", Method: http.MethodPatch, Path: "admin/groups/" + groupID, Body: req})
 }
 
 // UpdateGroupUser changes a principal's access to a workspace.
@@ -405,5 +405,5 @@ func (s *GroupsService) UpdateGroupUser(ctx context.Context, groupID string, req
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPut, Path: "groups/" + groupID + "/users", Body: req})
+	return callNoContent(ctx, s.client, &Request{Operation: "Groups_UpdateGroupUser", Method: http.MethodPut, Path: "groups/" + groupID + "/users", Body: req})
 }

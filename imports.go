@@ -98,7 +98,7 @@ func (s *ImportsService) importPoller(groupID, importID string) (*Poller[Import]
 	if groupID != "" {
 		path = "groups/" + groupID + "/" + path
 	}
-	return newPoller(s.client, "import", importID, pollJSON[Import](s.client, Request{Method: http.MethodGet, Path: path}), importState), nil
+	return newPoller(s.client, "import", importID, pollJSON[Import](s.client, Request{Operation: inGroupOp("Imports_GetImport", path), Method: http.MethodGet, Path: path}), importState), nil
 }
 
 func importState(im *Import) (bool, *OperationError) {
@@ -194,7 +194,7 @@ func (s *ImportsService) postMultipart(ctx context.Context, groupID, query, name
 	if groupID != "" {
 		path = "groups/" + groupID + "/imports"
 	}
-	return callJSON[Import](ctx, s.client, &Request{Method: http.MethodPost, Path: path, rawQuery: query, upload: up})
+	return callJSON[Import](ctx, s.client, &Request{Operation: inGroupOp("Imports_PostImport", path), Method: http.MethodPost, Path: path, rawQuery: query, upload: up})
 }
 
 // multipartFile is the import request's body: the form's head, the file,

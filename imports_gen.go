@@ -45,7 +45,7 @@ type PostImportInGroupOptions struct {
 //
 // https://learn.microsoft.com/rest/api/power-bi/imports/create-temporary-upload-location
 func (s *ImportsService) CreateTemporaryUploadLocation(ctx context.Context) (*TemporaryUploadLocation, error) {
-	return callJSON[TemporaryUploadLocation](ctx, s.client, &Request{Method: http.MethodPost, Path: "imports/createTemporaryUploadLocation"})
+	return callJSON[TemporaryUploadLocation](ctx, s.client, &Request{Operation: "Imports_CreateTemporaryUploadLocation", Method: http.MethodPost, Path: "imports/createTemporaryUploadLocation"})
 }
 
 // CreateTemporaryUploadLocationInGroup creates a temporary blob to upload a file of more than 1 GB to
@@ -58,7 +58,7 @@ func (s *ImportsService) CreateTemporaryUploadLocationInGroup(ctx context.Contex
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return nil, err
 	}
-	return callJSON[TemporaryUploadLocation](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/imports/createTemporaryUploadLocation"})
+	return callJSON[TemporaryUploadLocation](ctx, s.client, &Request{Operation: "Imports_CreateTemporaryUploadLocationInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/imports/createTemporaryUploadLocation"})
 }
 
 // GetImport returns the state of an import in your My workspace.
@@ -70,7 +70,7 @@ func (s *ImportsService) GetImport(ctx context.Context, importID string) (*Impor
 	if err := checkGUIDs("importID", importID); err != nil {
 		return nil, err
 	}
-	return callJSON[Import](ctx, s.client, &Request{Method: http.MethodGet, Path: "imports/" + importID})
+	return callJSON[Import](ctx, s.client, &Request{Operation: "Imports_GetImport", Method: http.MethodGet, Path: "imports/" + importID})
 }
 
 // GetImportInGroup returns the state of an import in a workspace.
@@ -82,7 +82,7 @@ func (s *ImportsService) GetImportInGroup(ctx context.Context, groupID, importID
 	if err := checkGUIDs("groupID", groupID, "importID", importID); err != nil {
 		return nil, err
 	}
-	return callJSON[Import](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/imports/" + importID})
+	return callJSON[Import](ctx, s.client, &Request{Operation: "Imports_GetImportInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/imports/" + importID})
 }
 
 // GetImports returns the imports in your My workspace.
@@ -91,7 +91,7 @@ func (s *ImportsService) GetImportInGroup(ctx context.Context, groupID, importID
 //
 // https://learn.microsoft.com/rest/api/power-bi/imports/get-imports
 func (s *ImportsService) GetImports(ctx context.Context) ([]Import, error) {
-	return callList[Import](ctx, s.client, &Request{Method: http.MethodGet, Path: "imports"})
+	return callList[Import](ctx, s.client, &Request{Operation: "Imports_GetImports", Method: http.MethodGet, Path: "imports"})
 }
 
 // GetImportsAsAdmin returns the imports of the organization, as an administrator.
@@ -104,7 +104,7 @@ func (s *ImportsService) GetImportsAsAdmin(ctx context.Context, opts *GetImports
 	if err != nil {
 		return nil, err
 	}
-	return callList[Import](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/imports", rawQuery: q})
+	return callList[Import](ctx, s.client, &Request{Operation: "Imports_GetImportsAsAdmin", Method: http.MethodGet, Path: "admin/imports", rawQuery: q})
 }
 
 // GetImportsAsAdminIter is GetImportsAsAdmin over every page: it asks for pages of up to
@@ -131,7 +131,7 @@ func (s *ImportsService) GetImportsInGroup(ctx context.Context, groupID string) 
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return nil, err
 	}
-	return callList[Import](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/imports"})
+	return callList[Import](ctx, s.client, &Request{Operation: "Imports_GetImportsInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/imports"})
 }
 
 // PostImport starts an import of content into your My workspace from a URL (a file in OneDrive for
@@ -145,7 +145,7 @@ func (s *ImportsService) PostImport(ctx context.Context, datasetDisplayName stri
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[Import](ctx, s.client, &Request{Method: http.MethodPost, Path: "imports", rawQuery: q, Body: req})
+	return callJSON[Import](ctx, s.client, &Request{Operation: "Imports_PostImport", Method: http.MethodPost, Path: "imports", rawQuery: q, Body: req})
 }
 
 // PostImportInGroup starts an import of content into a workspace from a URL (a file in OneDrive for
@@ -162,5 +162,5 @@ func (s *ImportsService) PostImportInGroup(ctx context.Context, groupID, dataset
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[Import](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/imports", rawQuery: q, Body: req})
+	return callJSON[Import](ctx, s.client, &Request{Operation: "Imports_PostImportInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/imports", rawQuery: q, Body: req})
 }

@@ -13,7 +13,7 @@ import (
 //
 // https://learn.microsoft.com/rest/api/power-bi/admin/information-protection-remove-labels-as-admin
 func (s *InformationProtectionService) RemoveLabelsAsAdmin(ctx context.Context, req InformationProtectionArtifactsChangeLabel) (*InformationProtectionChangeLabelResponse, error) {
-	return callJSON[InformationProtectionChangeLabelResponse](ctx, s.client, &Request{Method: http.MethodPost, Path: "admin/informationprotection/removeLabels", Body: req, Idempotent: true})
+	return callJSON[InformationProtectionChangeLabelResponse](ctx, s.client, &Request{Operation: "InformationProtection_RemoveLabelsAsAdmin", Method: http.MethodPost, Path: "admin/informationprotection/removeLabels", Body: req, Idempotent: true})
 }
 
 // SetLabelsAsAdmin sets the sensitivity label of items, as an administrator.
@@ -22,5 +22,5 @@ func (s *InformationProtectionService) RemoveLabelsAsAdmin(ctx context.Context, 
 //
 // https://learn.microsoft.com/rest/api/power-bi/admin/information-protection-set-labels-as-admin
 func (s *InformationProtectionService) SetLabelsAsAdmin(ctx context.Context, req InformationProtectionChangeLabelDetails) (*InformationProtectionChangeLabelResponse, error) {
-	return callJSON[InformationProtectionChangeLabelResponse](ctx, s.client, &Request{Method: http.MethodPost, Path: "admin/informationprotection/setLabels", Body: req, Idempotent: true})
+	return callJSON[InformationProtectionChangeLabelResponse](ctx, s.client, &Request{Operation: "InformationProtection_SetLabelsAsAdmin", Method: http.MethodPost, Path: "admin/informationprotection/setLabels", Body: req, Idempotent: true})
 }

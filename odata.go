@@ -213,8 +213,9 @@ func pages[T any](top, skip, pageSize int, fetch func(top, skip int) ([]T, error
 // continuation iterates over a list the service pages with continuation
 // tokens: first gets the first page; each page's items are yielded, and its
 // continuationUri (see page) is followed, exactly as received, until a page
-// gives none. The iteration stops at the first error, which it yields.
-func continuation[P, T any](ctx context.Context, c *Client, first func() (*P, error), page func(*P) (items []T, next string)) iter.Seq2[T, error] {
+// gives none. The iteration stops at the first error, which it yields. op
+// is the operation whose rate budget the pages count against.
+func continuation[P, T any](ctx context.Context, c *Client, op string, first func() (*P, error), page func(*P) (items []T, next string)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
 		p, err := first()
@@ -235,6 +236,7 @@ func continuation[P, T any](ctx context.Context, c *Client, first func() (*P, er
 			prev = next
 			var r *Request
 			if r, err = c.follow(next); err == nil {
+				r.Operation = op // the next page counts against the same budget
 				p, err = callJSON[P](ctx, c, r)
 			}
 		}

@@ -38,7 +38,7 @@ func (s *PipelinesService) ResumeDeployment(pipelineID, operationID string) (*Po
 	if err := checkGUIDs("pipelineID", pipelineID, "operationID", operationID); err != nil {
 		return nil, err
 	}
-	poll := pollJSON[PipelineOperation](s.client, Request{Method: http.MethodGet, Path: "pipelines/" + pipelineID + "/operations/" + operationID})
+	poll := pollJSON[PipelineOperation](s.client, Request{Operation: "Pipelines_GetPipelineOperation", Method: http.MethodGet, Path: "pipelines/" + pipelineID + "/operations/" + operationID})
 	return newPoller(s.client, "deployment", operationID, poll, func(op *PipelineOperation) (bool, *OperationError) {
 		switch op.Status {
 		case PipelineOperationStatusSucceeded:

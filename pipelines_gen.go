@@ -37,7 +37,7 @@ func (s *PipelinesService) AssignWorkspace(ctx context.Context, pipelineID strin
 	if err := checkGUIDs("pipelineID", pipelineID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "pipelines/" + pipelineID + "/stages/" + strconv.Itoa(stageOrder) + "/assignWorkspace", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Pipelines_AssignWorkspace", Method: http.MethodPost, Path: "pipelines/" + pipelineID + "/stages/" + strconv.Itoa(stageOrder) + "/assignWorkspace", Body: req, Idempotent: true})
 }
 
 // CreatePipeline creates a deployment pipeline.
@@ -46,7 +46,7 @@ func (s *PipelinesService) AssignWorkspace(ctx context.Context, pipelineID strin
 //
 // https://learn.microsoft.com/rest/api/power-bi/pipelines/create-pipeline
 func (s *PipelinesService) CreatePipeline(ctx context.Context, req CreatePipelineRequest) (*Pipeline, error) {
-	return callJSON[Pipeline](ctx, s.client, &Request{Method: http.MethodPost, Path: "pipelines", Body: req})
+	return callJSON[Pipeline](ctx, s.client, &Request{Operation: "Pipelines_CreatePipeline", Method: http.MethodPost, Path: "pipelines", Body: req})
 }
 
 // DeletePipeline deletes a deployment pipeline.
@@ -58,7 +58,7 @@ func (s *PipelinesService) DeletePipeline(ctx context.Context, pipelineID string
 	if err := checkGUIDs("pipelineID", pipelineID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "pipelines/" + pipelineID})
+	return callNoContent(ctx, s.client, &Request{Operation: "Pipelines_DeletePipeline", Method: http.MethodDelete, Path: "pipelines/" + pipelineID})
 }
 
 // DeletePipelineUser takes away a principal's access to a deployment pipeline.
@@ -73,7 +73,7 @@ func (s *PipelinesService) DeletePipelineUser(ctx context.Context, pipelineID, i
 	if err := checkSegment("identifier", identifier); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "pipelines/" + pipelineID + "/users/" + url.PathEscape(identifier)})
+	return callNoContent(ctx, s.client, &Request{Operation: "Pipelines_DeletePipelineUser", Method: http.MethodDelete, Path: "pipelines/" + pipelineID + "/users/" + url.PathEscape(identifier)})
 }
 
 // DeleteUserAsAdmin takes away a principal's access to any deployment pipeline, as an administrator.
@@ -88,7 +88,7 @@ func (s *PipelinesService) DeleteUserAsAdmin(ctx context.Context, pipelineID, id
 	if err := checkSegment("identifier", identifier); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "admin/pipelines/" + pipelineID + "/users/" + url.PathEscape(identifier)})
+	return callNoContent(ctx, s.client, &Request{Operation: "Pipelines_DeleteUserAsAdmin", Method: http.MethodDelete, Path: "admin/pipelines/" + pipelineID + "/users/" + url.PathEscape(identifier)})
 }
 
 // DeployAll starts a deployment of every item of a stage to the next one.
@@ -100,7 +100,7 @@ func (s *PipelinesService) DeployAll(ctx context.Context, pipelineID string, req
 	if err := checkGUIDs("pipelineID", pipelineID); err != nil {
 		return nil, err
 	}
-	return callJSON[PipelineOperation](ctx, s.client, &Request{Method: http.MethodPost, Path: "pipelines/" + pipelineID + "/deployAll", Body: req})
+	return callJSON[PipelineOperation](ctx, s.client, &Request{Operation: "Pipelines_DeployAll", Method: http.MethodPost, Path: "pipelines/" + pipelineID + "/deployAll", Body: req})
 }
 
 // GetPipeline returns a deployment pipeline.
@@ -116,7 +116,7 @@ func (s *PipelinesService) GetPipeline(ctx context.Context, pipelineID string, o
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[Pipeline](ctx, s.client, &Request{Method: http.MethodGet, Path: "pipelines/" + pipelineID, rawQuery: q})
+	return callJSON[Pipeline](ctx, s.client, &Request{Operation: "Pipelines_GetPipeline", Method: http.MethodGet, Path: "pipelines/" + pipelineID, rawQuery: q})
 }
 
 // GetPipelineOperation returns the state of a deployment of a deployment pipeline.
@@ -128,7 +128,7 @@ func (s *PipelinesService) GetPipelineOperation(ctx context.Context, pipelineID,
 	if err := checkGUIDs("pipelineID", pipelineID, "operationID", operationID); err != nil {
 		return nil, err
 	}
-	return callJSON[PipelineOperation](ctx, s.client, &Request{Method: http.MethodGet, Path: "pipelines/" + pipelineID + "/operations/" + operationID})
+	return callJSON[PipelineOperation](ctx, s.client, &Request{Operation: "Pipelines_GetPipelineOperation", Method: http.MethodGet, Path: "pipelines/" + pipelineID + "/operations/" + operationID})
 }
 
 // GetPipelineOperations returns the latest deployments of a deployment pipeline.
@@ -140,7 +140,7 @@ func (s *PipelinesService) GetPipelineOperations(ctx context.Context, pipelineID
 	if err := checkGUIDs("pipelineID", pipelineID); err != nil {
 		return nil, err
 	}
-	return callList[PipelineOperation](ctx, s.client, &Request{Method: http.MethodGet, Path: "pipelines/" + pipelineID + "/operations"})
+	return callList[PipelineOperation](ctx, s.client, &Request{Operation: "Pipelines_GetPipelineOperations", Method: http.MethodGet, Path: "pipelines/" + pipelineID + "/operations"})
 }
 
 // GetPipelineStageArtifacts returns the items of a stage of a deployment pipeline.
@@ -152,7 +152,7 @@ func (s *PipelinesService) GetPipelineStageArtifacts(ctx context.Context, pipeli
 	if err := checkGUIDs("pipelineID", pipelineID); err != nil {
 		return nil, err
 	}
-	return callJSON[PipelineStageArtifacts](ctx, s.client, &Request{Method: http.MethodGet, Path: "pipelines/" + pipelineID + "/stages/" + strconv.Itoa(stageOrder) + "/artifacts"})
+	return callJSON[PipelineStageArtifacts](ctx, s.client, &Request{Operation: "Pipelines_GetPipelineStageArtifacts", Method: http.MethodGet, Path: "pipelines/" + pipelineID + "/stages/" + strconv.Itoa(stageOrder) + "/artifacts"})
 }
 
 // GetPipelineStages returns the stages of a deployment pipeline.
@@ -164,7 +164,7 @@ func (s *PipelinesService) GetPipelineStages(ctx context.Context, pipelineID str
 	if err := checkGUIDs("pipelineID", pipelineID); err != nil {
 		return nil, err
 	}
-	return callList[PipelineStage](ctx, s.client, &Request{Method: http.MethodGet, Path: "pipelines/" + pipelineID + "/stages"})
+	return callList[PipelineStage](ctx, s.client, &Request{Operation: "Pipelines_GetPipelineStages", Method: http.MethodGet, Path: "pipelines/" + pipelineID + "/stages"})
 }
 
 // GetPipelineUsers returns the principals that have access to a deployment pipeline.
@@ -176,7 +176,7 @@ func (s *PipelinesService) GetPipelineUsers(ctx context.Context, pipelineID stri
 	if err := checkGUIDs("pipelineID", pipelineID); err != nil {
 		return nil, err
 	}
-	return callList[PipelineUser](ctx, s.client, &Request{Method: http.MethodGet, Path: "pipelines/" + pipelineID + "/users"})
+	return callList[PipelineUser](ctx, s.client, &Request{Operation: "Pipelines_GetPipelineUsers", Method: http.MethodGet, Path: "pipelines/" + pipelineID + "/users"})
 }
 
 // GetPipelineUsersAsAdmin returns the principals that have access to any deployment pipeline, as an
@@ -189,7 +189,7 @@ func (s *PipelinesService) GetPipelineUsersAsAdmin(ctx context.Context, pipeline
 	if err := checkGUIDs("pipelineID", pipelineID); err != nil {
 		return nil, err
 	}
-	return callList[PipelineUser](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/pipelines/" + pipelineID + "/users"})
+	return callList[PipelineUser](ctx, s.client, &Request{Operation: "Pipelines_GetPipelineUsersAsAdmin", Method: http.MethodGet, Path: "admin/pipelines/" + pipelineID + "/users"})
 }
 
 // GetPipelines returns the deployment pipelines the caller can access.
@@ -198,7 +198,7 @@ func (s *PipelinesService) GetPipelineUsersAsAdmin(ctx context.Context, pipeline
 //
 // https://learn.microsoft.com/rest/api/power-bi/pipelines/get-pipelines
 func (s *PipelinesService) GetPipelines(ctx context.Context) ([]Pipeline, error) {
-	return callList[Pipeline](ctx, s.client, &Request{Method: http.MethodGet, Path: "pipelines"})
+	return callList[Pipeline](ctx, s.client, &Request{Operation: "Pipelines_GetPipelines", Method: http.MethodGet, Path: "pipelines"})
 }
 
 // GetPipelinesAsAdmin returns the deployment pipelines of the organization, as an administrator.
@@ -211,7 +211,7 @@ func (s *PipelinesService) GetPipelinesAsAdmin(ctx context.Context, opts *GetPip
 	if err != nil {
 		return nil, err
 	}
-	return callList[AdminPipeline](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/pipelines", rawQuery: q})
+	return callList[AdminPipeline](ctx, s.client, &Request{Operation: "Pipelines_GetPipelinesAsAdmin", Method: http.MethodGet, Path: "admin/pipelines", rawQuery: q})
 }
 
 // GetPipelinesAsAdminIter is GetPipelinesAsAdmin over every page: it asks for pages of up to
@@ -238,7 +238,7 @@ func (s *PipelinesService) SelectiveDeploy(ctx context.Context, pipelineID strin
 	if err := checkGUIDs("pipelineID", pipelineID); err != nil {
 		return nil, err
 	}
-	return callJSON[PipelineOperation](ctx, s.client, &Request{Method: http.MethodPost, Path: "pipelines/" + pipelineID + "/deploy", Body: req})
+	return callJSON[PipelineOperation](ctx, s.client, &Request{Operation: "Pipelines_SelectiveDeploy", Method: http.MethodPost, Path: "pipelines/" + pipelineID + "/deploy", Body: req})
 }
 
 // UnassignWorkspace takes the workspace off a stage of a deployment pipeline.
@@ -250,7 +250,7 @@ func (s *PipelinesService) UnassignWorkspace(ctx context.Context, pipelineID str
 	if err := checkGUIDs("pipelineID", pipelineID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "pipelines/" + pipelineID + "/stages/" + strconv.Itoa(stageOrder) + "/unassignWorkspace", Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Pipelines_UnassignWorkspace", Method: http.MethodPost, Path: "pipelines/" + pipelineID + "/stages/" + strconv.Itoa(stageOrder) + "/unassignWorkspace", Idempotent: true})
 }
 
 // UpdatePipeline updates the properties of a deployment pipeline.
@@ -262,7 +262,7 @@ func (s *PipelinesService) UpdatePipeline(ctx context.Context, pipelineID string
 	if err := checkGUIDs("pipelineID", pipelineID); err != nil {
 		return nil, err
 	}
-	return callJSON[Pipeline](ctx, s.client, &Request{Method: http.MethodPatch, Path: "pipelines/" + pipelineID, Body: req})
+	return callJSON[Pipeline](ctx, s.client, &Request{Operation: "Pipelines_UpdatePipeline", Method: http.MethodPatch, Path: "pipelines/" + pipelineID, Body: req})
 }
 
 // UpdatePipelineUser grants a principal access to a deployment pipeline, or changes it.
@@ -274,7 +274,7 @@ func (s *PipelinesService) UpdatePipelineUser(ctx context.Context, pipelineID st
 	if err := checkGUIDs("pipelineID", pipelineID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "pipelines/" + pipelineID + "/users", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Pipelines_UpdatePipelineUser", Method: http.MethodPost, Path: "pipelines/" + pipelineID + "/users", Body: req, Idempotent: true})
 }
 
 // UpdateUserAsAdmin grants a principal access to any deployment pipeline, as an administrator.
@@ -286,5 +286,5 @@ func (s *PipelinesService) UpdateUserAsAdmin(ctx context.Context, pipelineID str
 	if err := checkGUIDs("pipelineID", pipelineID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "admin/pipelines/" + pipelineID + "/users", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Pipelines_UpdateUserAsAdmin", Method: http.MethodPost, Path: "admin/pipelines/" + pipelineID + "/users", Body: req, Idempotent: true})
 }

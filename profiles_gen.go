@@ -34,7 +34,7 @@ type GetProfilesAsAdminOptions struct {
 //
 // https://learn.microsoft.com/rest/api/power-bi/profiles/create-profile
 func (s *ProfilesService) CreateProfile(ctx context.Context, req CreateOrUpdateProfileRequest) (*ServicePrincipalProfile, error) {
-	return callJSON[ServicePrincipalProfile](ctx, s.client, &Request{Method: http.MethodPost, Path: "profiles", Body: req})
+	return callJSON[ServicePrincipalProfile](ctx, s.client, &Request{Operation: "Profiles_CreateProfile", Method: http.MethodPost, Path: "profiles", Body: req})
 }
 
 // DeleteProfile deletes a service principal profile and what it owns.
@@ -46,7 +46,7 @@ func (s *ProfilesService) DeleteProfile(ctx context.Context, profileID string) e
 	if err := checkGUIDs("profileID", profileID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "profiles/" + profileID})
+	return callNoContent(ctx, s.client, &Request{Operation: "Profiles_DeleteProfile", Method: http.MethodDelete, Path: "profiles/" + profileID})
 }
 
 // DeleteProfileAsAdmin deletes any service principal profile, as an administrator.
@@ -58,7 +58,7 @@ func (s *ProfilesService) DeleteProfileAsAdmin(ctx context.Context, profileID st
 	if err := checkGUIDs("profileID", profileID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "admin/profiles/" + profileID})
+	return callNoContent(ctx, s.client, &Request{Operation: "Profiles_DeleteProfileAsAdmin", Method: http.MethodDelete, Path: "admin/profiles/" + profileID})
 }
 
 // GetProfile returns a service principal profile.
@@ -70,7 +70,7 @@ func (s *ProfilesService) GetProfile(ctx context.Context, profileID string) (*Se
 	if err := checkGUIDs("profileID", profileID); err != nil {
 		return nil, err
 	}
-	return callJSON[ServicePrincipalProfile](ctx, s.client, &Request{Method: http.MethodGet, Path: "profiles/" + profileID})
+	return callJSON[ServicePrincipalProfile](ctx, s.client, &Request{Operation: "Profiles_GetProfile", Method: http.MethodGet, Path: "profiles/" + profileID})
 }
 
 // GetProfiles returns the service principal profiles the caller created.
@@ -83,7 +83,7 @@ func (s *ProfilesService) GetProfiles(ctx context.Context, opts *GetProfilesOpti
 	if err != nil {
 		return nil, err
 	}
-	return callList[ServicePrincipalProfile](ctx, s.client, &Request{Method: http.MethodGet, Path: "profiles", rawQuery: q})
+	return callList[ServicePrincipalProfile](ctx, s.client, &Request{Operation: "Profiles_GetProfiles", Method: http.MethodGet, Path: "profiles", rawQuery: q})
 }
 
 // GetProfilesIter is GetProfiles over every page: it asks for pages of up to
@@ -111,7 +111,7 @@ func (s *ProfilesService) GetProfilesAsAdmin(ctx context.Context, opts *GetProfi
 	if err != nil {
 		return nil, err
 	}
-	return callList[AdminServicePrincipalProfile](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/profiles", rawQuery: q})
+	return callList[AdminServicePrincipalProfile](ctx, s.client, &Request{Operation: "Profiles_GetProfilesAsAdmin", Method: http.MethodGet, Path: "admin/profiles", rawQuery: q})
 }
 
 // GetProfilesAsAdminIter is GetProfilesAsAdmin over every page: it asks for pages of up to
@@ -138,5 +138,5 @@ func (s *ProfilesService) UpdateProfile(ctx context.Context, profileID string, r
 	if err := checkGUIDs("profileID", profileID); err != nil {
 		return nil, err
 	}
-	return callJSON[ServicePrincipalProfile](ctx, s.client, &Request{Method: http.MethodPut, Path: "profiles/" + profileID, Body: req})
+	return callJSON[ServicePrincipalProfile](ctx, s.client, &Request{Operation: "Profiles_UpdateProfile", Method: http.MethodPut, Path: "profiles/" + profileID, Body: req})
 }

@@ -109,7 +109,7 @@ func (r *refreshPoll) poller() *Poller[DatasetRefreshDetail] {
 	p := newPoller(r.c, "refresh", r.id, r.poll, refreshState)
 	if r.id != "" {
 		p.cancel = func(ctx context.Context) error {
-			return callNoContent(ctx, r.c, &Request{Method: http.MethodDelete, Path: r.path + "/" + url.PathEscape(r.id)})
+			return callNoContent(ctx, r.c, &Request{Operation: inGroupOp("Datasets_CancelRefresh", r.path), Method: http.MethodDelete, Path: r.path + "/" + url.PathEscape(r.id)})
 		}
 	}
 	return p
@@ -118,7 +118,7 @@ func (r *refreshPoll) poller() *Poller[DatasetRefreshDetail] {
 func (r *refreshPoll) poll(ctx context.Context) (*DatasetRefreshDetail, http.Header, error) {
 	if r.enhanced && r.id != "" {
 		var d DatasetRefreshDetail
-		h, err := r.c.send(ctx, &Request{Method: http.MethodGet, Path: r.path + "/" + url.PathEscape(r.id)}, &d)
+		h, err := r.c.send(ctx, &Request{Operation: inGroupOp("Datasets_GetRefreshExecutionDetails", r.path), Method: http.MethodGet, Path: r.path + "/" + url.PathEscape(r.id)}, &d)
 		if err == nil {
 			return &d, h, nil
 		}
@@ -128,7 +128,7 @@ func (r *refreshPoll) poll(ctx context.Context) (*DatasetRefreshDetail, http.Hea
 		r.enhanced = false // not an enhanced refresh: its history entry tells
 	}
 	var history list[Refresh]
-	h, err := r.c.send(ctx, &Request{Method: http.MethodGet, Path: r.path, rawQuery: "$top=60"}, &history)
+	h, err := r.c.send(ctx, &Request{Operation: inGroupOp("Datasets_GetRefreshHistory", r.path), Method: http.MethodGet, Path: r.path, rawQuery: "$top=60"}, &history)
 	if err != nil {
 		return nil, nil, err
 	}

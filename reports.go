@@ -18,7 +18,7 @@ func (s *ReportsService) GenerateTokenInGroup(ctx context.Context, groupID, repo
 	if err := req.validate(false); err != nil {
 		return nil, err
 	}
-	return generateToken(ctx, s.client, "groups/"+groupID+"/reports/"+reportID+"/GenerateToken", req)
+	return generateToken(ctx, s.client, "Reports_GenerateTokenInGroup", "groups/"+groupID+"/reports/"+reportID+"/GenerateToken", req)
 }
 
 // GenerateTokenForCreateInGroup generates an embed token to create a report on
@@ -35,5 +35,5 @@ func (s *ReportsService) GenerateTokenForCreateInGroup(ctx context.Context, grou
 		return nil, err
 	}
 	req.AccessLevel = TokenAccessLevelCreate
-	return generateToken(ctx, s.client, "groups/"+groupID+"/reports/GenerateToken", req)
+	return generateToken(ctx, s.client, "Reports_GenerateTokenForCreateInGroup", "groups/"+groupID+"/reports/GenerateToken", req)
 }

@@ -43,7 +43,7 @@ func (s *ReportsService) BindToGateway(ctx context.Context, reportID string, req
 	if err := checkGUIDs("reportID", reportID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "reports/" + reportID + "/Default.BindToGateway", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Reports_BindToGateway", Method: http.MethodPost, Path: "reports/" + reportID + "/Default.BindToGateway", Body: req, Idempotent: true})
 }
 
 // BindToGatewayInGroup binds a paginated report in a workspace to a gateway.
@@ -55,7 +55,7 @@ func (s *ReportsService) BindToGatewayInGroup(ctx context.Context, groupID, repo
 	if err := checkGUIDs("groupID", groupID, "reportID", reportID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/reports/" + reportID + "/Default.BindToGateway", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Reports_BindToGatewayInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/reports/" + reportID + "/Default.BindToGateway", Body: req, Idempotent: true})
 }
 
 // CloneReport copies a report from your My workspace, into the same workspace or another one,
@@ -68,7 +68,7 @@ func (s *ReportsService) CloneReport(ctx context.Context, reportID string, req C
 	if err := checkGUIDs("reportID", reportID); err != nil {
 		return nil, err
 	}
-	return callJSON[Report](ctx, s.client, &Request{Method: http.MethodPost, Path: "reports/" + reportID + "/Clone", Body: req})
+	return callJSON[Report](ctx, s.client, &Request{Operation: "Reports_CloneReport", Method: http.MethodPost, Path: "reports/" + reportID + "/Clone", Body: req})
 }
 
 // CloneReportInGroup copies a report from a workspace, into the same workspace or another one,
@@ -81,7 +81,7 @@ func (s *ReportsService) CloneReportInGroup(ctx context.Context, groupID, report
 	if err := checkGUIDs("groupID", groupID, "reportID", reportID); err != nil {
 		return nil, err
 	}
-	return callJSON[Report](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/reports/" + reportID + "/Clone", Body: req})
+	return callJSON[Report](ctx, s.client, &Request{Operation: "Reports_CloneReportInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/reports/" + reportID + "/Clone", Body: req})
 }
 
 // DeleteReport deletes a report from your My workspace.
@@ -93,7 +93,7 @@ func (s *ReportsService) DeleteReport(ctx context.Context, reportID string) erro
 	if err := checkGUIDs("reportID", reportID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "reports/" + reportID})
+	return callNoContent(ctx, s.client, &Request{Operation: "Reports_DeleteReport", Method: http.MethodDelete, Path: "reports/" + reportID})
 }
 
 // DeleteReportInGroup deletes a report from a workspace.
@@ -105,7 +105,7 @@ func (s *ReportsService) DeleteReportInGroup(ctx context.Context, groupID, repor
 	if err := checkGUIDs("groupID", groupID, "reportID", reportID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "groups/" + groupID + "/reports/" + reportID})
+	return callNoContent(ctx, s.client, &Request{Operation: "Reports_DeleteReportInGroup", Method: http.MethodDelete, Path: "groups/" + groupID + "/reports/" + reportID})
 }
 
 // ExportReport downloads a report from your My workspace as a .pbix file.
@@ -117,7 +117,7 @@ func (s *ReportsService) ExportReport(ctx context.Context, reportID string) (*Fi
 	if err := checkGUIDs("reportID", reportID); err != nil {
 		return nil, err
 	}
-	return callFile(ctx, s.client, &Request{Method: http.MethodGet, Path: "reports/" + reportID + "/Export"})
+	return callFile(ctx, s.client, &Request{Operation: "Reports_ExportReport", Method: http.MethodGet, Path: "reports/" + reportID + "/Export"})
 }
 
 // ExportReportInGroup downloads a report from a workspace as a .pbix file.
@@ -133,7 +133,7 @@ func (s *ReportsService) ExportReportInGroup(ctx context.Context, groupID, repor
 	if err != nil {
 		return nil, err
 	}
-	return callFile(ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/reports/" + reportID + "/Export", rawQuery: q})
+	return callFile(ctx, s.client, &Request{Operation: "Reports_ExportReportInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/reports/" + reportID + "/Export", rawQuery: q})
 }
 
 // ExportToFile starts an export of a report in your My workspace to a file (PDF, PPTX, PNG and more).
@@ -145,7 +145,7 @@ func (s *ReportsService) ExportToFile(ctx context.Context, reportID string, req 
 	if err := checkGUIDs("reportID", reportID); err != nil {
 		return nil, err
 	}
-	return callJSON[Export](ctx, s.client, &Request{Method: http.MethodPost, Path: "reports/" + reportID + "/ExportTo", Body: req})
+	return callJSON[Export](ctx, s.client, &Request{Operation: "Reports_ExportToFile", Method: http.MethodPost, Path: "reports/" + reportID + "/ExportTo", Body: req})
 }
 
 // ExportToFileInGroup starts an export of a report in a workspace to a file (PDF, PPTX, PNG and more).
@@ -157,7 +157,7 @@ func (s *ReportsService) ExportToFileInGroup(ctx context.Context, groupID, repor
 	if err := checkGUIDs("groupID", groupID, "reportID", reportID); err != nil {
 		return nil, err
 	}
-	return callJSON[Export](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/reports/" + reportID + "/ExportTo", Body: req})
+	return callJSON[Export](ctx, s.client, &Request{Operation: "Reports_ExportToFileInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/reports/" + reportID + "/ExportTo", Body: req})
 }
 
 // GetDatasources returns the data sources of a paginated report in your My workspace.
@@ -169,7 +169,7 @@ func (s *ReportsService) GetDatasources(ctx context.Context, reportID string) ([
 	if err := checkGUIDs("reportID", reportID); err != nil {
 		return nil, err
 	}
-	return callList[Datasource](ctx, s.client, &Request{Method: http.MethodGet, Path: "reports/" + reportID + "/datasources"})
+	return callList[Datasource](ctx, s.client, &Request{Operation: "Reports_GetDatasources", Method: http.MethodGet, Path: "reports/" + reportID + "/datasources"})
 }
 
 // GetDatasourcesInGroup returns the data sources of a paginated report in a workspace.
@@ -181,7 +181,7 @@ func (s *ReportsService) GetDatasourcesInGroup(ctx context.Context, groupID, rep
 	if err := checkGUIDs("groupID", groupID, "reportID", reportID); err != nil {
 		return nil, err
 	}
-	return callList[Datasource](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/reports/" + reportID + "/datasources"})
+	return callList[Datasource](ctx, s.client, &Request{Operation: "Reports_GetDatasourcesInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/reports/" + reportID + "/datasources"})
 }
 
 // GetExportToFileStatus returns the state of an export of a report in your My workspace.
@@ -196,7 +196,7 @@ func (s *ReportsService) GetExportToFileStatus(ctx context.Context, reportID, ex
 	if err := checkSegment("exportID", exportID); err != nil {
 		return nil, err
 	}
-	return callJSON[Export](ctx, s.client, &Request{Method: http.MethodGet, Path: "reports/" + reportID + "/exports/" + url.PathEscape(exportID)})
+	return callJSON[Export](ctx, s.client, &Request{Operation: "Reports_GetExportToFileStatus", Method: http.MethodGet, Path: "reports/" + reportID + "/exports/" + url.PathEscape(exportID)})
 }
 
 // GetExportToFileStatusInGroup returns the state of an export of a report in a workspace.
@@ -211,7 +211,7 @@ func (s *ReportsService) GetExportToFileStatusInGroup(ctx context.Context, group
 	if err := checkSegment("exportID", exportID); err != nil {
 		return nil, err
 	}
-	return callJSON[Export](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/reports/" + reportID + "/exports/" + url.PathEscape(exportID)})
+	return callJSON[Export](ctx, s.client, &Request{Operation: "Reports_GetExportToFileStatusInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/reports/" + reportID + "/exports/" + url.PathEscape(exportID)})
 }
 
 // GetFileOfExportToFile downloads the file a finished export of a report in your My workspace
@@ -227,7 +227,7 @@ func (s *ReportsService) GetFileOfExportToFile(ctx context.Context, reportID, ex
 	if err := checkSegment("exportID", exportID); err != nil {
 		return nil, err
 	}
-	return callFile(ctx, s.client, &Request{Method: http.MethodGet, Path: "reports/" + reportID + "/exports/" + url.PathEscape(exportID) + "/file"})
+	return callFile(ctx, s.client, &Request{Operation: "Reports_GetFileOfExportToFile", Method: http.MethodGet, Path: "reports/" + reportID + "/exports/" + url.PathEscape(exportID) + "/file"})
 }
 
 // GetFileOfExportToFileInGroup downloads the file a finished export of a report in a workspace
@@ -243,7 +243,7 @@ func (s *ReportsService) GetFileOfExportToFileInGroup(ctx context.Context, group
 	if err := checkSegment("exportID", exportID); err != nil {
 		return nil, err
 	}
-	return callFile(ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/reports/" + reportID + "/exports/" + url.PathEscape(exportID) + "/file"})
+	return callFile(ctx, s.client, &Request{Operation: "Reports_GetFileOfExportToFileInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/reports/" + reportID + "/exports/" + url.PathEscape(exportID) + "/file"})
 }
 
 // GetPage returns a page of a report in your My workspace.
@@ -258,7 +258,7 @@ func (s *ReportsService) GetPage(ctx context.Context, reportID, pageName string)
 	if err := checkSegment("pageName", pageName); err != nil {
 		return nil, err
 	}
-	return callJSON[Page](ctx, s.client, &Request{Method: http.MethodGet, Path: "reports/" + reportID + "/pages/" + url.PathEscape(pageName)})
+	return callJSON[Page](ctx, s.client, &Request{Operation: "Reports_GetPage", Method: http.MethodGet, Path: "reports/" + reportID + "/pages/" + url.PathEscape(pageName)})
 }
 
 // GetPageInGroup returns a page of a report in a workspace.
@@ -273,7 +273,7 @@ func (s *ReportsService) GetPageInGroup(ctx context.Context, groupID, reportID, 
 	if err := checkSegment("pageName", pageName); err != nil {
 		return nil, err
 	}
-	return callJSON[Page](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/reports/" + reportID + "/pages/" + url.PathEscape(pageName)})
+	return callJSON[Page](ctx, s.client, &Request{Operation: "Reports_GetPageInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/reports/" + reportID + "/pages/" + url.PathEscape(pageName)})
 }
 
 // GetPages returns the pages of a report in your My workspace.
@@ -285,7 +285,7 @@ func (s *ReportsService) GetPages(ctx context.Context, reportID string) ([]Page,
 	if err := checkGUIDs("reportID", reportID); err != nil {
 		return nil, err
 	}
-	return callList[Page](ctx, s.client, &Request{Method: http.MethodGet, Path: "reports/" + reportID + "/pages"})
+	return callList[Page](ctx, s.client, &Request{Operation: "Reports_GetPages", Method: http.MethodGet, Path: "reports/" + reportID + "/pages"})
 }
 
 // GetPagesInGroup returns the pages of a report in a workspace.
@@ -297,7 +297,7 @@ func (s *ReportsService) GetPagesInGroup(ctx context.Context, groupID, reportID 
 	if err := checkGUIDs("groupID", groupID, "reportID", reportID); err != nil {
 		return nil, err
 	}
-	return callList[Page](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/reports/" + reportID + "/pages"})
+	return callList[Page](ctx, s.client, &Request{Operation: "Reports_GetPagesInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/reports/" + reportID + "/pages"})
 }
 
 // GetReport returns a report from your My workspace, with its embedUrl and datasetId.
@@ -309,7 +309,7 @@ func (s *ReportsService) GetReport(ctx context.Context, reportID string) (*Repor
 	if err := checkGUIDs("reportID", reportID); err != nil {
 		return nil, err
 	}
-	return callJSON[Report](ctx, s.client, &Request{Method: http.MethodGet, Path: "reports/" + reportID})
+	return callJSON[Report](ctx, s.client, &Request{Operation: "Reports_GetReport", Method: http.MethodGet, Path: "reports/" + reportID})
 }
 
 // GetReportInGroup returns a report from a workspace, with its embedUrl and datasetId.
@@ -321,7 +321,7 @@ func (s *ReportsService) GetReportInGroup(ctx context.Context, groupID, reportID
 	if err := checkGUIDs("groupID", groupID, "reportID", reportID); err != nil {
 		return nil, err
 	}
-	return callJSON[Report](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/reports/" + reportID})
+	return callJSON[Report](ctx, s.client, &Request{Operation: "Reports_GetReportInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/reports/" + reportID})
 }
 
 // GetReportSubscriptionsAsAdmin returns the subscriptions to any report, as an administrator.
@@ -333,7 +333,7 @@ func (s *ReportsService) GetReportSubscriptionsAsAdmin(ctx context.Context, repo
 	if err := checkGUIDs("reportID", reportID); err != nil {
 		return nil, err
 	}
-	return callList[Subscription](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/reports/" + reportID + "/subscriptions"})
+	return callList[Subscription](ctx, s.client, &Request{Operation: "Reports_GetReportSubscriptionsAsAdmin", Method: http.MethodGet, Path: "admin/reports/" + reportID + "/subscriptions"})
 }
 
 // GetReportUsersAsAdmin returns the principals that have access to any report, as an administrator.
@@ -345,7 +345,7 @@ func (s *ReportsService) GetReportUsersAsAdmin(ctx context.Context, reportID str
 	if err := checkGUIDs("reportID", reportID); err != nil {
 		return nil, err
 	}
-	return callList[ReportUser](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/reports/" + reportID + "/users"})
+	return callList[ReportUser](ctx, s.client, &Request{Operation: "Reports_GetReportUsersAsAdmin", Method: http.MethodGet, Path: "admin/reports/" + reportID + "/users"})
 }
 
 // GetReports returns the reports in your My workspace.
@@ -354,7 +354,7 @@ func (s *ReportsService) GetReportUsersAsAdmin(ctx context.Context, reportID str
 //
 // https://learn.microsoft.com/rest/api/power-bi/reports/get-reports
 func (s *ReportsService) GetReports(ctx context.Context) ([]Report, error) {
-	return callList[Report](ctx, s.client, &Request{Method: http.MethodGet, Path: "reports"})
+	return callList[Report](ctx, s.client, &Request{Operation: "Reports_GetReports", Method: http.MethodGet, Path: "reports"})
 }
 
 // GetReportsAsAdmin returns the reports of the organization, as an administrator.
@@ -367,7 +367,7 @@ func (s *ReportsService) GetReportsAsAdmin(ctx context.Context, opts *GetReports
 	if err != nil {
 		return nil, err
 	}
-	return callList[AdminReport](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/reports", rawQuery: q})
+	return callList[AdminReport](ctx, s.client, &Request{Operation: "Reports_GetReportsAsAdmin", Method: http.MethodGet, Path: "admin/reports", rawQuery: q})
 }
 
 // GetReportsAsAdminIter is GetReportsAsAdmin over every page: it asks for pages of up to
@@ -394,7 +394,7 @@ func (s *ReportsService) GetReportsInGroup(ctx context.Context, groupID string) 
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return nil, err
 	}
-	return callList[Report](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/reports"})
+	return callList[Report](ctx, s.client, &Request{Operation: "Reports_GetReportsInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/reports"})
 }
 
 // GetReportsInGroupAsAdmin returns the reports of any workspace, as an administrator.
@@ -410,7 +410,7 @@ func (s *ReportsService) GetReportsInGroupAsAdmin(ctx context.Context, groupID s
 	if err != nil {
 		return nil, err
 	}
-	return callList[AdminReport](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/groups/" + groupID + "/reports", rawQuery: q})
+	return callList[AdminReport](ctx, s.client, &Request{Operation: "Reports_GetReportsInGroupAsAdmin", Method: http.MethodGet, Path: "admin/groups/" + groupID + "/reports", rawQuery: q})
 }
 
 // GetReportsInGroupAsAdminIter is GetReportsInGroupAsAdmin over every page: it asks for pages of up to
@@ -437,7 +437,7 @@ func (s *ReportsService) RebindReport(ctx context.Context, reportID string, req 
 	if err := checkGUIDs("reportID", reportID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "reports/" + reportID + "/Rebind", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Reports_RebindReport", Method: http.MethodPost, Path: "reports/" + reportID + "/Rebind", Body: req, Idempotent: true})
 }
 
 // RebindReportInGroup binds a report in a workspace to another dataset.
@@ -449,7 +449,7 @@ func (s *ReportsService) RebindReportInGroup(ctx context.Context, groupID, repor
 	if err := checkGUIDs("groupID", groupID, "reportID", reportID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/reports/" + reportID + "/Rebind", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Reports_RebindReportInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/reports/" + reportID + "/Rebind", Body: req, Idempotent: true})
 }
 
 // TakeOverInGroup makes the caller the owner of the data sources of a paginated report in a workspace.
@@ -461,7 +461,7 @@ func (s *ReportsService) TakeOverInGroup(ctx context.Context, groupID, reportID 
 	if err := checkGUIDs("groupID", groupID, "reportID", reportID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/reports/" + reportID + "/Default.TakeOver", Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Reports_TakeOverInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/reports/" + reportID + "/Default.TakeOver", Idempotent: true})
 }
 
 // UpdateDatasources points the data sources of a paginated report in your My workspace elsewhere.
@@ -473,7 +473,7 @@ func (s *ReportsService) UpdateDatasources(ctx context.Context, reportID string,
 	if err := checkGUIDs("reportID", reportID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "reports/" + reportID + "/Default.UpdateDatasources", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Reports_UpdateDatasources", Method: http.MethodPost, Path: "reports/" + reportID + "/Default.UpdateDatasources", Body: req, Idempotent: true})
 }
 
 // UpdateDatasourcesInGroup points the data sources of a paginated report in a workspace elsewhere.
@@ -485,7 +485,7 @@ func (s *ReportsService) UpdateDatasourcesInGroup(ctx context.Context, groupID, 
 	if err := checkGUIDs("groupID", groupID, "reportID", reportID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/reports/" + reportID + "/Default.UpdateDatasources", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Reports_UpdateDatasourcesInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/reports/" + reportID + "/Default.UpdateDatasources", Body: req, Idempotent: true})
 }
 
 // UpdateReportContent replaces the content of a report in your My workspace with that of another
@@ -498,7 +498,7 @@ func (s *ReportsService) UpdateReportContent(ctx context.Context, reportID strin
 	if err := checkGUIDs("reportID", reportID); err != nil {
 		return nil, err
 	}
-	return callJSON[Report](ctx, s.client, &Request{Method: http.MethodPost, Path: "reports/" + reportID + "/UpdateReportContent", Body: req, Idempotent: true})
+	return callJSON[Report](ctx, s.client, &Request{Operation: "Reports_UpdateReportContent", Method: http.MethodPost, Path: "reports/" + reportID + "/UpdateReportContent", Body: req, Idempotent: true})
 }
 
 // UpdateReportContentInGroup replaces the content of a report in a workspace with that of another
@@ -511,5 +511,5 @@ func (s *ReportsService) UpdateReportContentInGroup(ctx context.Context, groupID
 	if err := checkGUIDs("groupID", groupID, "reportID", reportID); err != nil {
 		return nil, err
 	}
-	return callJSON[Report](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/reports/" + reportID + "/UpdateReportContent", Body: req, Idempotent: true})
+	return callJSON[Report](ctx, s.client, &Request{Operation: "Reports_UpdateReportContentInGroup", Method: http.MethodPost, Path: "groups/" + groupID + "/reports/" + reportID + "/UpdateReportContent", Body: req, Idempotent: true})
 }

@@ -34,6 +34,11 @@ const (
 // it: every method of this package builds one, and Client.Do sends one of
 // yours for an operation the package does not have yet.
 type Request struct {
+	// Operation is the contract's operation ID ("Reports_GetReportsInGroup"),
+	// which names the rate budget the call counts against (see
+	// WithRateLimits); "" for a call the contract does not have, which has
+	// none.
+	Operation string
 	// Method is GET, POST, PUT, PATCH or DELETE.
 	Method string
 	// Path is the operation's path under the API root's /v1.0/myorg/, each ID
@@ -577,4 +582,13 @@ func (c *Client) send(ctx context.Context, r *Request, out any) (http.Header, er
 		return nil, err
 	}
 	return resp.Header, x.decode(resp, out)
+}
+
+// inGroupOp is the operation ID of a call that has a My-workspace form and
+// an InGroup form, from its path.
+func inGroupOp(op, path string) string {
+	if strings.HasPrefix(path, "groups/") {
+		return op + "InGroup"
+	}
+	return op
 }

@@ -284,7 +284,7 @@ func (s *WorkspaceInfoService) scanPoller(scanID string, budget *rate.Limiter) (
 	if err := checkGUID("scanID", scanID); err != nil {
 		return nil, err
 	}
-	status := pollJSON[ScanRequest](s.client, Request{Method: http.MethodGet, Path: "admin/workspaces/scanStatus/" + url.PathEscape(scanID)})
+	status := pollJSON[ScanRequest](s.client, Request{Operation: "WorkspaceInfo_GetScanStatus", Method: http.MethodGet, Path: "admin/workspaces/scanStatus/" + url.PathEscape(scanID)})
 	poll := func(ctx context.Context) (*ScanRequest, http.Header, error) {
 		if budget != nil {
 			if err := wait(ctx, budget); err != nil {

@@ -36,7 +36,7 @@ func (s *ScorecardsService) CreateScorecard(ctx context.Context, groupID string,
 	if err := checkGUIDs("groupID", groupID); err != nil {
 		return nil, err
 	}
-	return callJSON[Scorecard](ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards", Body: req})
+	return callJSON[Scorecard](ctx, s.client, &Request{Operation: "Scorecards_(Preview)_Post", Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards", Body: req})
 }
 
 // DeleteScorecard deletes a scorecard.
@@ -50,7 +50,7 @@ func (s *ScorecardsService) DeleteScorecard(ctx context.Context, groupID, scorec
 	if err := checkGUIDs("groupID", groupID, "scorecardID", scorecardID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodDelete, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")"})
+	return callNoContent(ctx, s.client, &Request{Operation: "Scorecards_(Preview)_DeleteByID", Method: http.MethodDelete, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")"})
 }
 
 // GetScorecard returns a scorecard.
@@ -68,7 +68,7 @@ func (s *ScorecardsService) GetScorecard(ctx context.Context, groupID, scorecard
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[Scorecard](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")", rawQuery: q})
+	return callJSON[Scorecard](ctx, s.client, &Request{Operation: "Scorecards_(Preview)_GetByID", Method: http.MethodGet, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")", rawQuery: q})
 }
 
 // GetScorecardByReportID returns the scorecard a report belongs to.
@@ -86,7 +86,7 @@ func (s *ScorecardsService) GetScorecardByReportID(ctx context.Context, groupID,
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[Scorecard](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/scorecards/GetScorecardByReportId(reportId=" + reportID + ")", rawQuery: q})
+	return callJSON[Scorecard](ctx, s.client, &Request{Operation: "Scorecards_(Preview)_GetScorecardByReportId", Method: http.MethodGet, Path: "groups/" + groupID + "/scorecards/GetScorecardByReportId(reportId=" + reportID + ")", rawQuery: q})
 }
 
 // GetScorecards returns the scorecards of a workspace.
@@ -104,7 +104,7 @@ func (s *ScorecardsService) GetScorecards(ctx context.Context, groupID string, o
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[Scorecards](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/scorecards", rawQuery: q})
+	return callJSON[Scorecards](ctx, s.client, &Request{Operation: "Scorecards_(Preview)_Get", Method: http.MethodGet, Path: "groups/" + groupID + "/scorecards", rawQuery: q})
 }
 
 // MoveGoals moves goals within a scorecard.
@@ -118,7 +118,7 @@ func (s *ScorecardsService) MoveGoals(ctx context.Context, groupID, scorecardID 
 	if err := checkGUIDs("groupID", groupID, "scorecardID", scorecardID); err != nil {
 		return err
 	}
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/MoveGoals()", Body: req, Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Scorecards_(Preview)_MoveGoals", Method: http.MethodPost, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")/MoveGoals()", Body: req, Idempotent: true})
 }
 
 // UpdateScorecard updates a scorecard.
@@ -132,5 +132,5 @@ func (s *ScorecardsService) UpdateScorecard(ctx context.Context, groupID, scorec
 	if err := checkGUIDs("groupID", groupID, "scorecardID", scorecardID); err != nil {
 		return nil, err
 	}
-	return callJSON[Scorecard](ctx, s.client, &Request{Method: http.MethodPatch, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")", Body: req})
+	return callJSON[Scorecard](ctx, s.client, &Request{Operation: "Scorecards_(Preview)_PatchByID", Method: http.MethodPatch, Path: "groups/" + groupID + "/scorecards(" + scorecardID + ")", Body: req})
 }

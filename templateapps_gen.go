@@ -13,5 +13,5 @@ import (
 //
 // https://learn.microsoft.com/rest/api/power-bi/template-apps/create-install-ticket
 func (s *TemplateAppsService) CreateInstallTicket(ctx context.Context, req CreateInstallTicketRequest) (*InstallTicket, error) {
-	return callJSON[InstallTicket](ctx, s.client, &Request{Method: http.MethodPost, Path: "CreateTemplateAppInstallTicket", Body: req})
+	return callJSON[InstallTicket](ctx, s.client, &Request{Operation: "TemplateApps_CreateInstallTicket", Method: http.MethodPost, Path: "CreateTemplateAppInstallTicket", Body: req})
 }

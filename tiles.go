@@ -14,5 +14,5 @@ func (s *TilesService) GenerateTokenInGroup(ctx context.Context, groupID, dashbo
 	if err := req.validate(false); err != nil {
 		return nil, err
 	}
-	return generateToken(ctx, s.client, "groups/"+groupID+"/dashboards/"+dashboardID+"/tiles/"+tileID+"/GenerateToken", req)
+	return generateToken(ctx, s.client, "Tiles_GenerateTokenInGroup", "groups/"+groupID+"/dashboards/"+dashboardID+"/tiles/"+tileID+"/GenerateToken", req)
 }

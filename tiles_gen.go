@@ -16,7 +16,7 @@ func (s *TilesService) GetTile(ctx context.Context, dashboardID, tileID string) 
 	if err := checkGUIDs("dashboardID", dashboardID, "tileID", tileID); err != nil {
 		return nil, err
 	}
-	return callJSON[Tile](ctx, s.client, &Request{Method: http.MethodGet, Path: "dashboards/" + dashboardID + "/tiles/" + tileID})
+	return callJSON[Tile](ctx, s.client, &Request{Operation: "Dashboards_GetTile", Method: http.MethodGet, Path: "dashboards/" + dashboardID + "/tiles/" + tileID})
 }
 
 // GetTileInGroup returns a tile of a dashboard in a workspace.
@@ -28,7 +28,7 @@ func (s *TilesService) GetTileInGroup(ctx context.Context, groupID, dashboardID,
 	if err := checkGUIDs("groupID", groupID, "dashboardID", dashboardID, "tileID", tileID); err != nil {
 		return nil, err
 	}
-	return callJSON[Tile](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/dashboards/" + dashboardID + "/tiles/" + tileID})
+	return callJSON[Tile](ctx, s.client, &Request{Operation: "Dashboards_GetTileInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/dashboards/" + dashboardID + "/tiles/" + tileID})
 }
 
 // GetTiles returns the tiles of a dashboard in your My workspace.
@@ -40,7 +40,7 @@ func (s *TilesService) GetTiles(ctx context.Context, dashboardID string) ([]Tile
 	if err := checkGUIDs("dashboardID", dashboardID); err != nil {
 		return nil, err
 	}
-	return callList[Tile](ctx, s.client, &Request{Method: http.MethodGet, Path: "dashboards/" + dashboardID + "/tiles"})
+	return callList[Tile](ctx, s.client, &Request{Operation: "Dashboards_GetTiles", Method: http.MethodGet, Path: "dashboards/" + dashboardID + "/tiles"})
 }
 
 // GetTilesInGroup returns the tiles of a dashboard in a workspace.
@@ -52,5 +52,5 @@ func (s *TilesService) GetTilesInGroup(ctx context.Context, groupID, dashboardID
 	if err := checkGUIDs("groupID", groupID, "dashboardID", dashboardID); err != nil {
 		return nil, err
 	}
-	return callList[Tile](ctx, s.client, &Request{Method: http.MethodGet, Path: "groups/" + groupID + "/dashboards/" + dashboardID + "/tiles"})
+	return callList[Tile](ctx, s.client, &Request{Operation: "Dashboards_GetTilesInGroup", Method: http.MethodGet, Path: "groups/" + groupID + "/dashboards/" + dashboardID + "/tiles"})
 }

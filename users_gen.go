@@ -33,14 +33,14 @@ func (s *UsersService) GetUserArtifactAccessAsAdmin(ctx context.Context, userID 
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[ArtifactAccessResponse](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/users/" + url.PathEscape(userID) + "/artifactAccess", rawQuery: q})
+	return callJSON[ArtifactAccessResponse](ctx, s.client, &Request{Operation: "Users_GetUserArtifactAccessAsAdmin", Method: http.MethodGet, Path: "admin/users/" + url.PathEscape(userID) + "/artifactAccess", rawQuery: q})
 }
 
 // GetUserArtifactAccessAsAdminIter is GetUserArtifactAccessAsAdmin over every page: it follows each page's
 // continuationUri, exactly as the service sent it, until the last page. The
 // iteration stops at the first error, which it yields.
 func (s *UsersService) GetUserArtifactAccessAsAdminIter(ctx context.Context, userID string, opts *GetUserArtifactAccessAsAdminOptions) iter.Seq2[ArtifactAccessEntry, error] {
-	return continuation(ctx, s.client, func() (*ArtifactAccessResponse, error) { return s.GetUserArtifactAccessAsAdmin(ctx, userID, opts) },
+	return continuation(ctx, s.client, "Users_GetUserArtifactAccessAsAdmin", func() (*ArtifactAccessResponse, error) { return s.GetUserArtifactAccessAsAdmin(ctx, userID, opts) },
 		func(p *ArtifactAccessResponse) ([]ArtifactAccessEntry, string) {
 			return p.ArtifactAccessEntities, p.ContinuationURI
 		})
@@ -59,14 +59,14 @@ func (s *UsersService) GetUserSubscriptionsAsAdmin(ctx context.Context, userID s
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[SubscriptionsByUserResponse](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/users/" + url.PathEscape(userID) + "/subscriptions", rawQuery: q})
+	return callJSON[SubscriptionsByUserResponse](ctx, s.client, &Request{Operation: "Users_GetUserSubscriptionsAsAdmin", Method: http.MethodGet, Path: "admin/users/" + url.PathEscape(userID) + "/subscriptions", rawQuery: q})
 }
 
 // GetUserSubscriptionsAsAdminIter is GetUserSubscriptionsAsAdmin over every page: it follows each page's
 // continuationUri, exactly as the service sent it, until the last page. The
 // iteration stops at the first error, which it yields.
 func (s *UsersService) GetUserSubscriptionsAsAdminIter(ctx context.Context, userID string, opts *GetUserSubscriptionsAsAdminOptions) iter.Seq2[Subscription, error] {
-	return continuation(ctx, s.client, func() (*SubscriptionsByUserResponse, error) { return s.GetUserSubscriptionsAsAdmin(ctx, userID, opts) },
+	return continuation(ctx, s.client, "Users_GetUserSubscriptionsAsAdmin", func() (*SubscriptionsByUserResponse, error) { return s.GetUserSubscriptionsAsAdmin(ctx, userID, opts) },
 		func(p *SubscriptionsByUserResponse) ([]Subscription, string) {
 			return p.SubscriptionEntities, p.ContinuationURI
 		})
@@ -79,5 +79,5 @@ func (s *UsersService) GetUserSubscriptionsAsAdminIter(ctx context.Context, user
 //
 // https://learn.microsoft.com/rest/api/power-bi/users/refresh-user-permissions
 func (s *UsersService) RefreshUserPermissions(ctx context.Context) error {
-	return callNoContent(ctx, s.client, &Request{Method: http.MethodPost, Path: "RefreshUserPermissions", Idempotent: true})
+	return callNoContent(ctx, s.client, &Request{Operation: "Users_RefreshUserPermissions", Method: http.MethodPost, Path: "RefreshUserPermissions", Idempotent: true})
 }

@@ -29,14 +29,14 @@ func (s *WidelySharedArtifactsService) LinksSharedToWholeOrganization(ctx contex
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[ArtifactAccessResponse](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/widelySharedArtifacts/linksSharedToWholeOrganization", rawQuery: q})
+	return callJSON[ArtifactAccessResponse](ctx, s.client, &Request{Operation: "WidelySharedArtifacts_LinksSharedToWholeOrganization", Method: http.MethodGet, Path: "admin/widelySharedArtifacts/linksSharedToWholeOrganization", rawQuery: q})
 }
 
 // LinksSharedToWholeOrganizationIter is LinksSharedToWholeOrganization over every page: it follows each page's
 // continuationUri, exactly as the service sent it, until the last page. The
 // iteration stops at the first error, which it yields.
 func (s *WidelySharedArtifactsService) LinksSharedToWholeOrganizationIter(ctx context.Context, opts *LinksSharedToWholeOrganizationOptions) iter.Seq2[ArtifactAccessEntry, error] {
-	return continuation(ctx, s.client, func() (*ArtifactAccessResponse, error) { return s.LinksSharedToWholeOrganization(ctx, opts) },
+	return continuation(ctx, s.client, "WidelySharedArtifacts_LinksSharedToWholeOrganization", func() (*ArtifactAccessResponse, error) { return s.LinksSharedToWholeOrganization(ctx, opts) },
 		func(p *ArtifactAccessResponse) ([]ArtifactAccessEntry, string) {
 			return p.ArtifactAccessEntities, p.ContinuationURI
 		})
@@ -52,14 +52,14 @@ func (s *WidelySharedArtifactsService) PublishedToWeb(ctx context.Context, opts 
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[ArtifactAccessResponse](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/widelySharedArtifacts/publishedToWeb", rawQuery: q})
+	return callJSON[ArtifactAccessResponse](ctx, s.client, &Request{Operation: "WidelySharedArtifacts_PublishedToWeb", Method: http.MethodGet, Path: "admin/widelySharedArtifacts/publishedToWeb", rawQuery: q})
 }
 
 // PublishedToWebIter is PublishedToWeb over every page: it follows each page's
 // continuationUri, exactly as the service sent it, until the last page. The
 // iteration stops at the first error, which it yields.
 func (s *WidelySharedArtifactsService) PublishedToWebIter(ctx context.Context, opts *PublishedToWebOptions) iter.Seq2[ArtifactAccessEntry, error] {
-	return continuation(ctx, s.client, func() (*ArtifactAccessResponse, error) { return s.PublishedToWeb(ctx, opts) },
+	return continuation(ctx, s.client, "WidelySharedArtifacts_PublishedToWeb", func() (*ArtifactAccessResponse, error) { return s.PublishedToWeb(ctx, opts) },
 		func(p *ArtifactAccessResponse) ([]ArtifactAccessEntry, string) {
 			return p.ArtifactAccessEntities, p.ContinuationURI
 		})

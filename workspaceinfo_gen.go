@@ -35,7 +35,7 @@ func (s *WorkspaceInfoService) GetModifiedWorkspaces(ctx context.Context, opts *
 	if err != nil {
 		return nil, err
 	}
-	return callJSONArray[ModifiedWorkspace](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/workspaces/modified", rawQuery: q})
+	return callJSONArray[ModifiedWorkspace](ctx, s.client, &Request{Operation: "WorkspaceInfo_GetModifiedWorkspaces", Method: http.MethodGet, Path: "admin/workspaces/modified", rawQuery: q})
 }
 
 // GetScanResult returns what a finished scan found.
@@ -47,7 +47,7 @@ func (s *WorkspaceInfoService) GetScanResult(ctx context.Context, scanID string)
 	if err := checkGUIDs("scanID", scanID); err != nil {
 		return nil, err
 	}
-	return callJSON[WorkspaceInfoResponse](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/workspaces/scanResult/" + scanID})
+	return callJSON[WorkspaceInfoResponse](ctx, s.client, &Request{Operation: "WorkspaceInfo_GetScanResult", Method: http.MethodGet, Path: "admin/workspaces/scanResult/" + scanID})
 }
 
 // GetScanStatus returns the state of a scan.
@@ -59,7 +59,7 @@ func (s *WorkspaceInfoService) GetScanStatus(ctx context.Context, scanID string)
 	if err := checkGUIDs("scanID", scanID); err != nil {
 		return nil, err
 	}
-	return callJSON[ScanRequest](ctx, s.client, &Request{Method: http.MethodGet, Path: "admin/workspaces/scanStatus/" + scanID})
+	return callJSON[ScanRequest](ctx, s.client, &Request{Operation: "WorkspaceInfo_GetScanStatus", Method: http.MethodGet, Path: "admin/workspaces/scanStatus/" + scanID})
 }
 
 // PostWorkspaceInfo starts a scan of up to 100 workspaces; the result says the scan's ID.
@@ -72,5 +72,5 @@ func (s *WorkspaceInfoService) PostWorkspaceInfo(ctx context.Context, req Requir
 	if err != nil {
 		return nil, err
 	}
-	return callJSON[ScanRequest](ctx, s.client, &Request{Method: http.MethodPost, Path: "admin/workspaces/getInfo", rawQuery: q, Body: req})
+	return callJSON[ScanRequest](ctx, s.client, &Request{Operation: "WorkspaceInfo_PostWorkspaceInfo", Method: http.MethodPost, Path: "admin/workspaces/getInfo", rawQuery: q, Body: req})
 }

@@ -47,7 +47,7 @@ var funcs = template.FuncMap{
 		default:
 			b.WriteString("callNoContent")
 		}
-		fmt.Fprintf(&b, "(ctx, s.client, &Request{Method: http.Method%s, Path: %s", httpConst(m.Op.Method), m.PathExpr)
+		fmt.Fprintf(&b, "(ctx, s.client, &Request{Operation: %q, Method: http.Method%s, Path: %s", m.Op.ID, httpConst(m.Op.Method), m.PathExpr)
 		if needsQuery(m) {
 			b.WriteString(", rawQuery: q")
 		}
@@ -232,7 +232,7 @@ func (s *{{.Service.Name}}) {{.Name}}Iter({{signature .}}) iter.Seq2[{{.ResultTy
 // continuationUri, exactly as the service sent it, until the last page. The
 // iteration stops at the first error, which it yields.
 func (s *{{.Service.Name}}) {{.Name}}Iter({{signature .}}) iter.Seq2[{{.ContItem}}, error] {
-	return continuation(ctx, s.client, func() (*{{.ContType}}, error) { return s.{{.Name}}({{args .}}{{if .Opts}}, opts{{end}}) },
+	return continuation(ctx, s.client, "{{.Op.ID}}", func() (*{{.ContType}}, error) { return s.{{.Name}}({{args .}}{{if .Opts}}, opts{{end}}) },
 		func(p *{{.ContType}}) ([]{{.ContItem}}, string) { return p.{{.ContItems}}, p.ContinuationURI })
 }
 {{end}}
