@@ -40,6 +40,7 @@ type core struct {
 	now             func() time.Time
 
 	scanners sync.Map // profile in effect → *scanBudget: the scanner's budgets are the principal's, across calls
+	budgets  *budgets // the rate budgets and 429 windows of the operation classes
 }
 
 // service is shared by all services: they hold no state of their own.
@@ -85,6 +86,7 @@ func NewClient(auth Authenticator, opts ...Option) (*Client, error) {
 		profileID:     cfg.profileID,
 		minLifetime:   cfg.minLifetime,
 		now:           cfg.now,
+		budgets:       newBudgets(cfg.noDocumentedLimits, cfg.rateLimits, cfg.logger),
 	}}
 	c.tokens.now = cfg.now
 	c.userAgentHeader = []string{c.userAgent}

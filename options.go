@@ -2,6 +2,7 @@ package powerbi
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -23,6 +24,9 @@ type clientConfig struct {
 	minLifetime time.Duration
 	now         func() time.Time
 	bodyTimeout time.Duration // tests shorten it
+
+	rateLimits         []RateLimit // WithRateLimits', in order
+	noDocumentedLimits bool
 }
 
 // WithCloud selects a sovereign cloud's API root. Give the Authenticator the same Cloud.
@@ -136,6 +140,38 @@ func WithMinAccessTokenLifetime(d time.Duration) Option {
 // tokens have left (default time.Now); an EmbedCache on the Client uses it
 // too. It is for tests on a fake clock, such as powerbitest's, which expires
 // tokens by its own time.
+// WithRateLimits sets the client-side rate budgets of the classes it names,
+// in place of the documented ones for those classes (DocumentedRateLimits);
+// a RateLimit with Requests 0 removes its class's budget. Budgets are per
+// principal and per profile in effect. Several limits may name one class
+// (say 50 an hour and 5 a minute): a call waits for all of them.
+func WithRateLimits(limits ...RateLimit) Option {
+	return func(cfg *clientConfig) error {
+		for i, l := range limits {
+			switch {
+			case l.Class == "":
+				return invalid(fmt.Sprintf("WithRateLimits: limits[%d].Class", i), "is empty")
+			case l.Requests < 0:
+				return invalid(fmt.Sprintf("WithRateLimits: limits[%d].Requests", i), "must not be negative")
+			case l.Requests > 0 && l.Per <= 0:
+				return invalid(fmt.Sprintf("WithRateLimits: limits[%d].Per", i), "must be positive")
+			}
+		}
+		cfg.rateLimits = append(cfg.rateLimits, limits...)
+		return nil
+	}
+}
+
+// WithoutDocumentedRateLimits starts the Client with no rate budget but those
+// WithRateLimits sets. The service's own limits still apply: a 429 makes every
+// caller of its class wait out the Retry-After.
+func WithoutDocumentedRateLimits() Option {
+	return func(cfg *clientConfig) error {
+		cfg.noDocumentedLimits = true
+		return nil
+	}
+}
+
 func WithClock(now func() time.Time) Option {
 	return func(cfg *clientConfig) error {
 		if now == nil {

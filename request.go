@@ -101,6 +101,8 @@ type exchange struct {
 
 	idempotent bool
 	download   bool
+	class      string // the rate budget the attempts count against ("" for none)
+	profile    string
 }
 
 // exchange sends r through the retry loop. It returns the final 2xx response
@@ -112,7 +114,8 @@ func (c *Client) exchange(ctx context.Context, r *Request) (*exchange, *http.Res
 		return nil, nil, err
 	}
 	// Only what the attempts need is kept: the caller's Request does not escape to the heap.
-	x := &exchange{c: c, minLife: r.minLife, idempotent: r.idempotent(), download: r.download, upload: r.upload}
+	x := &exchange{c: c, minLife: r.minLife, idempotent: r.idempotent(), download: r.download, upload: r.upload,
+		class: classOf(r.Operation), profile: profile}
 	x.http = http.Client{Transport: x, CheckRedirect: c.checkRedirect, Jar: c.jar, Timeout: c.timeout}
 	x.retry = retryablehttp.Client{
 		HTTPClient:   &x.http,
@@ -238,6 +241,14 @@ func (x *exchange) send(req *http.Request, authorize bool) (*http.Response, stri
 	} else {
 		delete(req.Header, "Authorization")
 	}
+	// Every attempt waits out any 429 window of its class and for its
+	// class's budget, last of all, so that it is sent as soon as allowed.
+	if err := c.budgets.wait(ctx, x.class, x.profile, req); err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, token, noRetryError{err}
+	}
 	x.attempts++
 	x.sent.Store(false)
 	start := time.Now()
@@ -275,6 +286,9 @@ func (x *exchange) send(req *http.Request, authorize bool) (*http.Response, stri
 	}
 	resp.Body = http.NoBody // the body is x.lastBody: everything reads it from there
 	x.last, x.lastBody = resp, body
+	if resp.StatusCode == http.StatusTooManyRequests {
+		c.budgets.throttled(x.class, x.profile, retryAfter(resp.Header, time.Now()))
+	}
 	level := slog.LevelDebug
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:

@@ -54,15 +54,23 @@ type scanJob struct {
 // overBudgetLocked tells whether one more request of kind (on the fake's
 // clock, the last hour) goes over limit; if not, it counts it.
 func (s *Server) overBudgetLocked(kind, principal string, limit int) (time.Duration, bool) {
-	now := s.nowLocked()
-	key := kind + " " + principal
+	return s.overLimitLocked(kind+" "+principal, limit, time.Hour, s.nowLocked())
+}
+
+// overLimitLocked tells whether one more request under key goes over limit
+// requests in the window of length per that ends at now (on the fake's
+// clock), and how long until it would not; if not over, it counts the
+// request.
+func (s *Server) overLimitLocked(key string, limit int, per time.Duration, now time.Time) (time.Duration, bool) {
 	times := s.budgets[key]
-	for len(times) > 0 && !now.Before(times[0].Add(time.Hour)) {
-		times = times[1:]
+	drop := 0
+	for drop < len(times) && !now.Before(times[drop].Add(per)) {
+		drop++
 	}
+	times = times[drop:]
 	if len(times) >= limit {
 		s.budgets[key] = times
-		return times[0].Add(time.Hour).Sub(now), true
+		return times[0].Add(per).Sub(now), true
 	}
 	s.budgets[key] = append(times, now)
 	return 0, false

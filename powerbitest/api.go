@@ -107,6 +107,9 @@ func (s *Server) api(h func(c *call)) http.HandlerFunc {
 			}
 			c.principal, c.profile = p.id, p.id
 		}
+		if s.overRateLimit(c) {
+			return
+		}
 		h(c)
 	}
 }

@@ -90,6 +90,8 @@ type Server struct {
 	daxAnswers  map[string]*daxAnswer  // by dataset ID and query text
 	pipelines   map[string]*pipeline
 	deployments map[string]*deployment
+	rateLimits  map[string]rateLimit // SetRateLimit's, by operation ID
+	rateLimited map[string]int       // 429s answered, by operation ID
 }
 
 // Option configures NewServer.
@@ -137,6 +139,8 @@ func NewServer(opts ...Option) *Server {
 		daxAnswers:  map[string]*daxAnswer{},
 		pipelines:   map[string]*pipeline{},
 		deployments: map[string]*deployment{},
+		rateLimits:  map[string]rateLimit{},
+		rateLimited: map[string]int{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -172,13 +176,17 @@ func (s *Server) AuthenticatorOptions() *powerbi.AuthenticatorOptions {
 // NewClient returns a *powerbi.Client wired to the fake: its base URL, an
 // HTTP client that trusts its certificate, and the fake's clock (so that
 // Advance reaches the Client's token cache too). Fast retries are the
-// default; opts come after and may override them.
+// default, and none of the documented rate budgets (the fake does not
+// enforce the service's limits but those SetRateLimit gives it, and a budget
+// of 200 calls an hour would make a test wait for real); opts come after and
+// may override them, powerbi.WithRateLimits to test a budget.
 func (s *Server) NewClient(auth powerbi.Authenticator, opts ...powerbi.Option) (*powerbi.Client, error) {
 	base := []powerbi.Option{
 		powerbi.WithBaseURL(s.ts.URL),
 		powerbi.WithHTTPClient(s.HTTPClient()),
 		powerbi.WithClock(s.Now),
 		powerbi.WithRetryPolicy(powerbi.RetryPolicy{MaxRetries: 4, WaitMin: time.Millisecond, WaitMax: 50 * time.Millisecond, MaxRetryAfter: 5 * time.Second}),
+		powerbi.WithoutDocumentedRateLimits(),
 	}
 	return powerbi.NewClient(auth, append(base, opts...)...)
 }
@@ -279,6 +287,7 @@ func (s *Server) ResetRequests() {
 
 // serve records the request, applies any fault, and routes it.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	r = s.withArrival(r)
 	w.Header().Set("RequestId", s.newRequestID())
 	// Uploads (an import's multipart form, the blocks of a temporary upload
 	// location) are read as they come, never held: they are recorded without

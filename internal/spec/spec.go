@@ -36,6 +36,7 @@ type Operation struct {
 	ID          string              `json:"operationId"`
 	Tags        []string            `json:"tags"`
 	Summary     string              `json:"summary"`
+	Description string              `json:"description"`
 	Parameters  []*Parameter        `json:"parameters"`
 	Responses   map[string]Response `json:"responses"`
 	Examples    map[string]*Example `json:"x-ms-examples"`

@@ -18,6 +18,7 @@ type overlay struct {
 	Operations   map[string]opOverlay      `json:"operations"`   // by operation ID
 	PathChecks   map[string]string         `json:"pathChecks"`   // path parameter name → check function
 	Types        map[string]typeOverlay    `json:"types"`        // by definition name
+	RateClasses  map[string]string         `json:"rateClasses"`  // operation ID → the budget class it shares with others
 	Enums        map[string]string         `json:"enums"`        // x-ms-enum name, "Definition.property" or "OperationID.parameter" → Go name
 	Fragments    []string                  `json:"fragments"`    // allOf parts flattened into the types that use them
 	ExampleNotes map[string]string         `json:"exampleNotes"` // "OperationID/example": why a check of the example test does not apply

@@ -289,6 +289,25 @@ var contractCalls = map[string]func(ctx context.Context, c *Client, a *exampleAr
 }
 {{end}}
 
+{{define "limits"}}
+// documentedLimits are the rate limits the contract's descriptions state,
+// by budget class: each operation's ID, or the class operations that share
+// one budget have (rateClasses). The Client keeps to them unless told
+// otherwise (see WithRateLimits).
+var documentedLimits = []RateLimit{
+{{- range .Limits}}
+	{Class: {{printf "%q" .Class}}, Requests: {{.Requests}}, Per: {{.Per}}}, // {{if ne .Class .Source}}{{.Source}}: {{end}}{{.Text}}
+{{- end}}
+}
+
+// rateClasses maps the operations that share one budget to its class.
+var rateClasses = map[string]string{
+{{- range $op, $class := .Classes}}
+	{{printf "%q" $op}}: {{printf "%q" $class}},
+{{- end}}
+}
+{{end}}
+
 {{define "enums"}}
 {{- range .}}
 // {{.Doc}}
@@ -339,6 +358,13 @@ func (m *model) write(dir string) error {
 	}
 	sort.Slice(enums, func(i, j int) bool { return enums[i].Name < enums[j].Name })
 	if err := render("enums_gen.go", "enums", enums); err != nil {
+		return err
+	}
+	limits := struct {
+		Limits  []rateLimit
+		Classes map[string]string
+	}{m.limits(), m.ov.RateClasses}
+	if err := render("ratelimits_gen.go", "limits", limits); err != nil {
 		return err
 	}
 	var primary []*method
