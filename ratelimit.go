@@ -113,18 +113,16 @@ func newBudgets(noDocumented bool, set []RateLimit, logger *slog.Logger) *budget
 // (n-b)/(per+jitter), lets through at most b + (n-b) = n in any window of
 // per+jitter, so calls that take up to jitter longer on the way than the
 // ones before them still arrive n to a window. The burst is a fiftieth of n
-// (at least 1): a budget gives up a few percent of its rate to be sure.
+// (at least 1), the jitter a hundredth of per (at most 50 ms): a budget
+// gives up about 3% of its rate to be sure.
 func limiter(l RateLimit) *rate.Limiter {
 	burst := max(1, l.Requests/50)
+	window := l.Per + min(l.Per/100, 50*time.Millisecond)
 	if l.Requests <= burst {
-		return rate.NewLimiter(rate.Every(l.Per+budgetJitter), l.Requests)
+		return rate.NewLimiter(rate.Every(window), l.Requests)
 	}
-	return rate.NewLimiter(rate.Limit(float64(l.Requests-burst)/(l.Per+budgetJitter).Seconds()), burst)
+	return rate.NewLimiter(rate.Limit(float64(l.Requests-burst)/window.Seconds()), burst)
 }
-
-// budgetJitter is how much later than the call before it a call may arrive
-// at the service, for its budget.
-const budgetJitter = 50 * time.Millisecond
 
 // get returns the budget of a class and profile; create makes it when there
 // is none (with the class's limiters).

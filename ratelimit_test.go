@@ -66,6 +66,7 @@ func TestOne429HoldsTheWholeClass(t *testing.T) {
 	_, err := c.Reports.GetReportsInGroup(ctx, e.demo.WorkspaceID) // the window's one call
 	require.NoError(t, err)
 	count := func() int { return e.srv.CountRequests("/groups/" + e.demo.WorkspaceID + "/reports") }
+	base := count()
 
 	done := make(chan error, 64)
 	go func() {
@@ -84,7 +85,8 @@ func TestOne429HoldsTheWholeClass(t *testing.T) {
 		}()
 	}
 	time.Sleep(time.Second)
-	assert.Equal(t, seen, count(), "nothing sent while the Retry-After runs")
+	assert.Equal(t, base+1, seen, "the throttled call")
+	assert.Equal(t, base+1, count(), "exactly one more request to the class (the throttled one) before the Retry-After has passed")
 	for range 64 {
 		require.NoError(t, <-done)
 	}
