@@ -2,6 +2,8 @@ package powerbi_test
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -60,7 +62,8 @@ func TestBudgetNeverExceedsItsRate(t *testing.T) {
 // seen in the window), then all of them succeed.
 func TestOne429HoldsTheWholeClass(t *testing.T) {
 	e := newE2E(t, powerbitest.WithRealClock())
-	c := e.demoClient(t)
+	logs := &lockedLog{}
+	c := e.demoClient(t, powerbi.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	ctx := context.Background()
 	e.srv.SetRateLimit(listReports, 1, 2*time.Second)
 	_, err := c.Reports.GetReportsInGroup(ctx, e.demo.WorkspaceID) // the window's one call
@@ -93,6 +96,25 @@ func TestOne429HoldsTheWholeClass(t *testing.T) {
 	assert.GreaterOrEqual(t, time.Since(throttledAt), 1500*time.Millisecond, "they waited for the window")
 	assert.Equal(t, seen+64, count(), "each call once more, after the window")
 	assert.Equal(t, 1, e.srv.RateLimited(listReports), "one 429, not one per caller")
+	assert.Equal(t, 1, strings.Count(logs.String(), "every call of the class waits"), "the wait is logged once: %s", logs.String())
+}
+
+// lockedLog is a log destination for concurrent callers.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // A call that cannot wait for its budget within its context fails at once,
