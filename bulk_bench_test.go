@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,20 +40,10 @@ func BenchmarkBulk(b *testing.B) {
 					b.Fatal(err)
 				}
 				start := time.Now()
-				var failed atomic.Int64
-				var wg sync.WaitGroup
-				for range workers {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for range calls {
-							if _, err := c.Reports.GetReportsInGroup(context.Background(), demo.WorkspaceID); err != nil {
-								failed.Add(1)
-							}
-						}
-					}()
-				}
-				wg.Wait()
+				failed := hammer(workers, calls, func() error {
+					_, err := c.Reports.GetReportsInGroup(context.Background(), demo.WorkspaceID)
+					return err
+				})
 				wall := time.Since(start)
 				n := workers * calls
 				ideal := time.Duration(float64(n) / float64(limit) * float64(time.Second))
@@ -64,7 +52,7 @@ func BenchmarkBulk(b *testing.B) {
 				b.ReportMetric(wall.Seconds()/ideal.Seconds(), "wall/(N/R)")
 				b.ReportMetric(float64(srv.RateLimited(listReports)), "429s")
 				b.ReportMetric(100*float64(srv.RateLimited(listReports))/float64(n), "429%")
-				b.ReportMetric(float64(failed.Load()), "failed")
+				b.ReportMetric(float64(failed), "failed")
 				c.CloseIdleConnections()
 				srv.Close()
 			}
