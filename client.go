@@ -86,7 +86,7 @@ func NewClient(auth Authenticator, opts ...Option) (*Client, error) {
 		profileID:     cfg.profileID,
 		minLifetime:   cfg.minLifetime,
 		now:           cfg.now,
-		budgets:       newBudgets(cfg.noDocumentedLimits, cfg.rateLimits, cfg.logger),
+		budgets:       newBudgets(cfg.noDocumentedLimits, cfg.rateLimits, cfg.retry.MaxRetryAfter, cfg.logger),
 	}}
 	c.tokens.now = cfg.now
 	c.userAgentHeader = []string{c.userAgent}

@@ -46,7 +46,8 @@ func classOf(op string) string {
 
 // BudgetError is a call that was not sent because it could not wait for its
 // budget within its context: the client-side budget of its class
-// (WithRateLimits), or the Retry-After a 429 of its class gave every caller.
+// (WithRateLimits), or the Retry-After a 429 of its class gave every caller
+// (which is not waited for past RetryPolicy.MaxRetryAfter either).
 // errors.Is(err, ErrThrottled) matches it.
 type BudgetError struct {
 	Class      string
@@ -57,7 +58,7 @@ type BudgetError struct {
 }
 
 func (e *BudgetError) Error() string {
-	return fmt.Sprintf("powerbi: %s %s: not sent: %s; it could be sent in %s, after the context's deadline",
+	return fmt.Sprintf("powerbi: %s %s: not sent: %s; it could be sent in %s",
 		e.Method, e.URL, e.Reason, e.RetryAfter.Round(time.Millisecond))
 }
 
@@ -67,8 +68,9 @@ func (e *BudgetError) Is(target error) bool { return target == ErrThrottled }
 // budgets are a Client's rate budgets and the 429 windows of its classes, per
 // class and profile in effect.
 type budgets struct {
-	limits map[string][]RateLimit // by class; set by NewClient, then only read
-	logger *slog.Logger
+	limits    map[string][]RateLimit // by class; set by NewClient, then only read
+	maxWindow time.Duration          // RetryPolicy.MaxRetryAfter: a longer 429 window is not waited for
+	logger    *slog.Logger
 
 	mu    sync.RWMutex
 	byKey map[budgetKey]*budget
@@ -88,8 +90,8 @@ type budget struct {
 
 // newBudgets starts from the documented limits (unless noDocumented), then
 // lets each class that set names have set's limits instead.
-func newBudgets(noDocumented bool, set []RateLimit, logger *slog.Logger) *budgets {
-	b := &budgets{limits: map[string][]RateLimit{}, logger: logger, byKey: map[budgetKey]*budget{}}
+func newBudgets(noDocumented bool, set []RateLimit, maxWindow time.Duration, logger *slog.Logger) *budgets {
+	b := &budgets{limits: map[string][]RateLimit{}, maxWindow: maxWindow, logger: logger, byKey: map[budgetKey]*budget{}}
 	if !noDocumented {
 		for _, l := range documentedLimits {
 			b.limits[l.Class] = append(b.limits[l.Class], l)
@@ -161,8 +163,13 @@ func (b *budgets) wait(ctx context.Context, class, profile string, req *http.Req
 	until := bu.until
 	bu.mu.Unlock()
 	if d := time.Until(until); d > 0 {
+		if d > b.maxWindow {
+			// As for the call that got the 429: a wait past MaxRetryAfter is not made.
+			return &BudgetError{Class: class, RetryAfter: d, Method: req.Method, URL: redactedURL(req.URL),
+				Reason: fmt.Sprintf("the service throttled %s for longer than the retry policy's MaxRetryAfter (%s)", class, b.maxWindow)}
+		}
 		if err := sleep(ctx, d, func() error {
-			return &BudgetError{Class: class, RetryAfter: d, Method: req.Method, URL: redactedURL(req.URL), Reason: "the service throttled " + class + " and asked every caller to wait"}
+			return &BudgetError{Class: class, RetryAfter: d, Method: req.Method, URL: redactedURL(req.URL), Reason: "the service throttled " + class + " and asked every caller to wait, past the context's deadline"}
 		}); err != nil {
 			return err
 		}
@@ -177,7 +184,7 @@ func (b *budgets) wait(ctx context.Context, class, profile string, req *http.Req
 		if err := sleep(ctx, d, func() error {
 			r.Cancel()
 			return &BudgetError{Class: class, RetryAfter: d, Method: req.Method, URL: redactedURL(req.URL),
-				Reason: fmt.Sprintf("the rate budget of %s is %d calls per %s", class, lim.Requests, lim.Per)}
+				Reason: fmt.Sprintf("the rate budget of %s is %d calls per %s, and the context's deadline comes first", class, lim.Requests, lim.Per)}
 		}); err != nil {
 			r.Cancel()
 			return err

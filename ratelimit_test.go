@@ -154,6 +154,10 @@ func TestCallThatCannotWaitFailsAtOnce(t *testing.T) {
 	require.ErrorAs(t, err, &be)
 	assert.Contains(t, err.Error(), "throttled")
 	assert.Len(t, e.srv.Requests(), before, "not sent")
+	_, err = c2.Reports.GetReportsInGroup(context.Background(), e.demo.WorkspaceID)
+	require.ErrorAs(t, err, &be, "no deadline, but a window past MaxRetryAfter (5 s) is not waited for")
+	assert.Contains(t, err.Error(), "MaxRetryAfter")
+	assert.Len(t, e.srv.Requests(), before, "not sent")
 	_, err = c2.Dashboards.GetDashboardsInGroup(ctx2, e.demo.WorkspaceID)
 	assert.NoError(t, err, "another class is not held")
 }
