@@ -79,7 +79,7 @@ func TestOne429HoldsTheWholeClass(t *testing.T) {
 	require.Eventually(t, func() bool { return e.srv.RateLimited(listReports) == 1 }, 5*time.Second, time.Millisecond)
 	throttledAt := time.Now()
 	e.srv.SetRateLimit(listReports, 0, 0) // the service would take calls again once the window ends
-	time.Sleep(50 * time.Millisecond)     // the SDK has read the 429 by now
+	time.Sleep(200 * time.Millisecond)    // the SDK has read the 429 by now
 	seen := count()
 	for range 63 {
 		go func() {
