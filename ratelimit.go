@@ -175,20 +175,29 @@ func (b *budgets) wait(ctx context.Context, class, profile string, req *http.Req
 		}
 	}
 	for i, l := range bu.limiters {
-		r := l.Reserve()
-		d := r.Delay()
-		if d == 0 {
-			continue
-		}
 		lim := bu.limits[i]
-		if err := sleep(ctx, d, func() error {
-			r.Cancel()
+		if err := take(ctx, l, func(d time.Duration) error {
 			return &BudgetError{Class: class, RetryAfter: d, Method: req.Method, URL: redactedURL(req.URL),
 				Reason: fmt.Sprintf("the rate budget of %s is %d calls per %s, and the context's deadline comes first", class, lim.Requests, lim.Per)}
 		}); err != nil {
-			r.Cancel()
 			return err
 		}
+	}
+	return nil
+}
+
+// take waits until l allows one call. When that comes after ctx's deadline,
+// or ctx ends first, it gives the reservation back; a deadline that comes
+// first fails at once with tooLate(the wait).
+func take(ctx context.Context, l *rate.Limiter, tooLate func(time.Duration) error) error {
+	r := l.Reserve()
+	d := r.Delay()
+	if d == 0 {
+		return nil
+	}
+	if err := sleep(ctx, d, func() error { return tooLate(d) }); err != nil {
+		r.Cancel()
+		return err
 	}
 	return nil
 }

@@ -216,22 +216,8 @@ func wait(ctx context.Context, limiters ...*rate.Limiter) error {
 		if l == nil {
 			continue
 		}
-		r := l.Reserve()
-		d := r.Delay()
-		if d == 0 {
-			continue
-		}
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
-			r.Cancel()
-			return &errBudget{wait: d}
-		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			r.Cancel()
-			return ctx.Err()
-		case <-t.C:
+		if err := take(ctx, l, func(d time.Duration) error { return &errBudget{wait: d} }); err != nil {
+			return err
 		}
 	}
 	return nil
