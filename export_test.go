@@ -20,21 +20,36 @@ import (
 // Retry-After.
 var fastPolls = &powerbi.WaitOptions[powerbi.Export]{Frequency: time.Millisecond}
 
-// heapMeter is an io.Writer that discards what it is given and records the
-// largest heap seen while it was written to, sampled every 8 MiB.
-type heapMeter struct {
-	n, next int64
-	maxHeap uint64
+// heapPeak records the largest heap in use seen while a stream ran,
+// sampled every `every` bytes of it.
+type heapPeak struct {
+	every, next int64
+	maxHeap     uint64
 }
+
+// at samples the heap once the stream has passed its next mark (n bytes so far).
+func (h *heapPeak) at(n int64) {
+	if n < h.next {
+		return
+	}
+	h.next = n + h.every
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	h.maxHeap = max(h.maxHeap, ms.HeapInuse)
+}
+
+// heapMeter is an io.Writer that discards what it is given, sampling the
+// heap every 8 MiB.
+type heapMeter struct {
+	n int64
+	heapPeak
+}
+
+func newHeapMeter() *heapMeter { return &heapMeter{heapPeak: heapPeak{every: 8 << 20}} }
 
 func (m *heapMeter) Write(p []byte) (int, error) {
 	m.n += int64(len(p))
-	if m.n >= m.next {
-		m.next = m.n + 8<<20
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		m.maxHeap = max(m.maxHeap, ms.HeapInuse)
-	}
+	m.at(m.n)
 	return len(p), nil
 }
 
@@ -74,7 +89,7 @@ func TestExportToFileWithProgressAndA200MBFile(t *testing.T) {
 	assert.EqualValues(t, size, f.ContentLength)
 	assert.Equal(t, "Sales overview.pdf", f.Name)
 	before := heapInuse()
-	m := &heapMeter{}
+	m := newHeapMeter()
 	head := make([]byte, 8)
 	_, err = io.ReadFull(f.Body, head)
 	require.NoError(t, err)

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -206,8 +205,8 @@ var alphabet = bytes.Repeat([]byte("abcdefghijklmnopqrstuvwxyz"), 1024)
 // generated is a .pbix-shaped stream of n bytes made as it is read; it
 // samples the heap every 64 MiB.
 type generated struct {
-	n, read, next int64
-	maxHeap       uint64
+	n, read int64
+	heapPeak
 }
 
 func (g *generated) Read(p []byte) (int, error) {
@@ -223,12 +222,7 @@ func (g *generated) Read(p []byte) (int, error) {
 		copy(p, "PK\x03\x04")
 	}
 	g.read += int64(len(p))
-	if g.read >= g.next {
-		g.next = g.read + 64<<20
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		g.maxHeap = max(g.maxHeap, ms.HeapInuse)
-	}
+	g.at(g.read)
 	return len(p), nil
 }
 
@@ -244,7 +238,7 @@ func TestImportLargeFileThroughTemporaryLocation(t *testing.T) {
 	ctx := context.Background()
 	e.srv.InjectFault(powerbitest.Fault{Method: "PUT", PathContains: "/blob/", Status: 503, Times: 1})
 	const size = 2 << 30
-	g := &generated{n: size}
+	g := &generated{n: size, heapPeak: heapPeak{every: 64 << 20}}
 	before := heapInuse()
 	p, err := c.Imports.BeginPostImportInGroup(ctx, e.demo.WorkspaceID, "Big.pbix", g, nil)
 	require.NoError(t, err)
