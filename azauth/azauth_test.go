@@ -162,16 +162,7 @@ func TestWorkloadIdentity(t *testing.T) {
 	tokenFile := filepath.Join(t.TempDir(), "azure-identity-token")
 	require.NoError(t, os.WriteFile(tokenFile, []byte(federatedToken), 0o600))
 
-	cred, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
-		ClientID: clientID, TenantID: demo.TenantID, TokenFilePath: tokenFile, DisableInstanceDiscovery: true,
-		ClientOptions: azcore.ClientOptions{
-			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: fake.URL() + "/"},
-			Transport: fake.HTTPClient(),
-		},
-	})
-	require.NoError(t, err)
-	auth, err := azauth.New(cred, nil)
-	require.NoError(t, err)
+	auth := workloadIdentity(t, fake, demo.TenantID, clientID, tokenFile)
 	client, err := fake.NewClient(auth)
 	require.NoError(t, err)
 
@@ -187,23 +178,30 @@ func TestWorkloadIdentity(t *testing.T) {
 	other, err := fake.FederatedToken(issuer, "system:serviceaccount:other:intruder")
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(tokenFile, []byte(other), 0o600))
-	cred2, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
-		ClientID: clientID, TenantID: demo.TenantID, TokenFilePath: tokenFile, DisableInstanceDiscovery: true,
-		ClientOptions: azcore.ClientOptions{
-			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: fake.URL() + "/"},
-			Transport: fake.HTTPClient(),
-		},
-	})
-	require.NoError(t, err)
-	auth2, err := azauth.New(cred2, nil)
-	require.NoError(t, err)
-	_, err = auth2.Token(context.Background())
+	_, err = workloadIdentity(t, fake, demo.TenantID, clientID, tokenFile).Token(context.Background())
 	require.Error(t, err)
 	assert.ErrorIs(t, err, powerbi.ErrAuthentication)
 	assert.Contains(t, err.Error(), "WorkloadIdentityCredential")
 	assert.Contains(t, err.Error(), "AADSTS70021")
 	assert.NotContains(t, err.Error(), other)
 	assert.NotContains(t, err.Error(), "\n")
+}
+
+// workloadIdentity is azauth on azidentity's WorkloadIdentityCredential, as on
+// AKS, signing in at the fake's Entra ID endpoint with the token in tokenFile.
+func workloadIdentity(t *testing.T, fake *powerbitest.Server, tenantID, clientID, tokenFile string) powerbi.Authenticator {
+	t.Helper()
+	cred, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
+		ClientID: clientID, TenantID: tenantID, TokenFilePath: tokenFile, DisableInstanceDiscovery: true,
+		ClientOptions: azcore.ClientOptions{
+			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: fake.URL() + "/"},
+			Transport: fake.HTTPClient(),
+		},
+	})
+	require.NoError(t, err)
+	auth, err := azauth.New(cred, nil)
+	require.NoError(t, err)
+	return auth
 }
 
 // fakeCred is a TokenCredential whose answer the test chooses.
