@@ -53,7 +53,7 @@ func TestBudgetNeverExceedsItsRate(t *testing.T) {
 	assert.Zero(t, failed)
 	assert.Zero(t, e.srv.RateLimited(listReports), "not one call over the fake's limit")
 	assert.GreaterOrEqual(t, took, 2*time.Second, "192 calls at 50 a second take their time")
-	t.Logf("192 calls under a budget of 50/s: %s, no 429", took.Round(time.Millisecond))
+	t.Logf("192 calls under a budget of 100 per 2 s: %s, no 429", took.Round(time.Millisecond))
 }
 
 // One 429 holds every caller of its class: after the service throttled one
